@@ -1,0 +1,1 @@
+"""Adapters: database, storage, importers and other I/O."""

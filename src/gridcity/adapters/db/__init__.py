@@ -1,0 +1,1 @@
+"""Relational storage: SQLite (embedded) and PostgreSQL + PostGIS (production)."""

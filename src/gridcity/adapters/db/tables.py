@@ -1,0 +1,210 @@
+"""ORM tables. The migration history in ``migrations/`` is the source of truth for the schema;
+``tests/integration/test_migrations.py`` proves the two agree."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from shapely.geometry.base import BaseGeometry
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from gridcity.adapters.db.spatial import Geometry, bbox_values
+from gridcity.adapters.db.types import UTCDateTime
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base with stable constraint names (Alembic batch mode needs them)."""
+
+    metadata = sa.MetaData(naming_convention=NAMING)
+
+
+class SpatialMixin:
+    """A geometry column in the stored CRS plus its bounding box."""
+
+    geom: Mapped[BaseGeometry | None] = mapped_column(Geometry("MULTIPOLYGON"), nullable=True)
+    min_x: Mapped[float | None] = mapped_column(sa.Float)
+    min_y: Mapped[float | None] = mapped_column(sa.Float)
+    max_x: Mapped[float | None] = mapped_column(sa.Float)
+    max_y: Mapped[float | None] = mapped_column(sa.Float)
+
+    def set_geometry(self, geom: BaseGeometry | None) -> None:
+        """Set the geometry and keep the bounding box in step."""
+        self.geom = geom
+        for key, value in bbox_values(geom).items():
+            setattr(self, key, value)
+
+
+class Division(SpatialMixin, Base):
+    """District, subdistrict or community, with its boundary."""
+
+    __tablename__ = "division"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(12), unique=True)
+    level: Mapped[str] = mapped_column(sa.String(16), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), index=True)
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("division.id"), index=True)
+    area_m2: Mapped[float | None] = mapped_column(sa.Float)
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    parent: Mapped[Division | None] = relationship(remote_side="Division.id")
+
+
+class Department(Base):
+    """A professional department (专业部门) that handles cases."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(100), unique=True)
+    short_name: Mapped[str] = mapped_column(sa.String(40), default="")
+    credit_code: Mapped[str | None] = mapped_column(sa.String(18), unique=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    district_id: Mapped[int | None] = mapped_column(sa.ForeignKey("division.id"))
+    contact_person: Mapped[str] = mapped_column(sa.String(50), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class Center(Base):
+    """The supervision center (监督中心) or the command center (指挥中心) of a district."""
+
+    __tablename__ = "center"
+    __table_args__ = (sa.UniqueConstraint("district_id", "kind", name="uq_center_district_kind"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    name: Mapped[str] = mapped_column(sa.String(100))
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("division.id"))
+    phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    address: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class User(Base):
+    """A staff account. Roles are stored as a comma-separated list of role names."""
+
+    __tablename__ = "user_account"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(sa.String(100))
+    password_hash: Mapped[str] = mapped_column(sa.String(255))
+    roles: Mapped[str] = mapped_column(sa.String(200))
+    phone: Mapped[str] = mapped_column(sa.String(30), default="")
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    center_id: Mapped[int | None] = mapped_column(sa.ForeignKey("center.id"), index=True)
+    locale: Mapped[str] = mapped_column(sa.String(10), default="zh_CN")
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(sa.Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+    scope_divisions: Mapped[list[UserScopeDivision]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+    scope_departments: Mapped[list[UserScopeDepartment]] = relationship(
+        cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class UserScopeDivision(Base):
+    """One division (by code; a prefix covers its children) in a user's data scope."""
+
+    __tablename__ = "user_scope_division"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    division_code: Mapped[str] = mapped_column(sa.String(12), primary_key=True)
+
+
+class UserScopeDepartment(Base):
+    """One department in a user's data scope."""
+
+    __tablename__ = "user_scope_department"
+
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), primary_key=True
+    )
+    department_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("department.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+class UserSession(Base):
+    """A browser session; the cookie carries the token, the table keeps only its SHA-256."""
+
+    __tablename__ = "user_session"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    user_agent: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+class ApiToken(Base):
+    """A bearer token for the API and the field app; only its SHA-256 is stored."""
+
+    __tablename__ = "api_token"
+
+    token_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("user_account.id", ondelete="CASCADE"), index=True
+    )
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class AuditLog(Base):
+    """Append-only record of logins, failures, permission changes and every state change."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    actor_name: Mapped[str] = mapped_column(sa.String(64))
+    action: Mapped[str] = mapped_column(sa.String(64), index=True)
+    target_type: Mapped[str] = mapped_column(sa.String(32), default="")
+    target_id: Mapped[str] = mapped_column(sa.String(64), default="")
+    detail: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    ip: Mapped[str] = mapped_column(sa.String(64), default="")
+    request_id: Mapped[str] = mapped_column(sa.String(64), default="")
+
+
+class JobRun(Base):
+    """Last run of each periodic job, so several workers do not repeat one another."""
+
+    __tablename__ = "job_run"
+
+    name: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    last_result: Mapped[str] = mapped_column(sa.String(300), default="")

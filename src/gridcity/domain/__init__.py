@@ -1,0 +1,1 @@
+"""Pure domain: rules and value objects, no framework, no I/O."""

@@ -1,0 +1,1 @@
+"""Use cases: one function per command, each owning its transaction; plus read-side queries."""

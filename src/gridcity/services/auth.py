@@ -1,0 +1,294 @@
+"""Logging in and out: password checks with lockout, browser sessions and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gridcity.adapters.db.tables import ApiToken, User, UserSession
+from gridcity.domain.access import Actor, Role, Scope, parse_roles
+from gridcity.domain.errors import Unauthenticated
+from gridcity.services import audit
+from gridcity.services.deps import RequestInfo, ServiceDeps
+
+# A real hash of a random password, so unknown usernames cost the same time as known ones.
+_DUMMY_PASSWORD = secrets.token_urlsafe(16)
+
+
+def token_digest(token: str) -> str:
+    """SHA-256 of a session or API token; only digests are stored."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_of(user: User) -> Actor:
+    """The acting identity of a user row, with roles and data scope."""
+    roles = parse_roles(user.roles.split(","))
+    scope = Scope(
+        divisions=frozenset(s.division_code for s in user.scope_divisions),
+        departments=frozenset(s.department_id for s in user.scope_departments),
+        everything=Role.ADMIN in roles,
+    )
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        roles=roles,
+        scope=scope,
+        display_name=user.display_name,
+    )
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A successful login: the secret to hand to the client and who logged in."""
+
+    token: str
+    actor: Actor
+    expires_at: datetime
+    locale: str
+
+
+def _check_password(
+    deps: ServiceDeps,
+    session: Session,
+    username: str,
+    password: str,
+    info: RequestInfo,
+    now: datetime,
+) -> User:
+    """Return the user if the password is right; count failures and lock after too many."""
+    user = session.scalar(sa.select(User).where(User.username == username))
+    refusal = Unauthenticated("login_failed", "Wrong username or password")
+    if user is None:
+        deps.hasher.verify(password, _dummy_hash(deps))
+        audit.append(
+            session,
+            at=now,
+            actor=None,
+            actor_name=username[:64],
+            action="login.failed",
+            target_type="user",
+            detail={"reason": "unknown_user"},
+            info=info,
+        )
+        raise refusal
+    policy = deps.lockout_policy
+    if policy.is_locked(user.locked_until, now):
+        audit.append(
+            session,
+            at=now,
+            actor=None,
+            actor_name=username,
+            action="login.locked",
+            target_type="user",
+            target_id=user.id,
+            info=info,
+        )
+        raise Unauthenticated(
+            "account_locked",
+            "Too many failed logins; the account is locked until %(until)s",
+            until=user.locked_until.isoformat(timespec="minutes") if user.locked_until else "",
+        )
+    if not user.is_active:
+        deps.hasher.verify(password, user.password_hash)
+        audit.append(
+            session,
+            at=now,
+            actor=None,
+            actor_name=username,
+            action="login.failed",
+            target_type="user",
+            target_id=user.id,
+            detail={"reason": "inactive"},
+            info=info,
+        )
+        raise refusal
+    valid, new_hash = deps.hasher.verify_and_update(password, user.password_hash)
+    if not valid:
+        user.failed_logins, locked_until = policy.after_failure(user.failed_logins, now)
+        audit.append(
+            session,
+            at=now,
+            actor=None,
+            actor_name=username,
+            action="login.failed",
+            target_type="user",
+            target_id=user.id,
+            detail={"reason": "wrong_password", "failures": user.failed_logins},
+            info=info,
+        )
+        if locked_until is not None:
+            user.locked_until = locked_until
+            user.failed_logins = 0
+            audit.append(
+                session,
+                at=now,
+                actor=None,
+                actor_name=username,
+                action="account.locked",
+                target_type="user",
+                target_id=user.id,
+                detail={"until": locked_until.isoformat()},
+                info=info,
+            )
+        raise refusal
+    if new_hash:
+        user.password_hash = new_hash
+    user.failed_logins = 0
+    user.locked_until = None
+    user.last_login_at = now
+    return user
+
+
+_dummy_cache: dict[int, str] = {}
+
+
+def _dummy_hash(deps: ServiceDeps) -> str:
+    key = id(deps.hasher)
+    if key not in _dummy_cache:
+        _dummy_cache[key] = deps.hasher.hash(_DUMMY_PASSWORD)
+    return _dummy_cache[key]
+
+
+def login(deps: ServiceDeps, username: str, password: str, *, info: RequestInfo) -> LoginResult:
+    """Check the password and open a browser session; failures are audited and counted."""
+    return _login(deps, username, password, info=info, kind="session")
+
+
+def issue_token(
+    deps: ServiceDeps, username: str, password: str, *, info: RequestInfo, name: str = ""
+) -> LoginResult:
+    """Check the password and issue a bearer token for the API or the field app."""
+    return _login(deps, username, password, info=info, kind="token", name=name)
+
+
+def _login(
+    deps: ServiceDeps, username: str, password: str, *, info: RequestInfo, kind: str, name: str = ""
+) -> LoginResult:
+    now = deps.clock()
+    username = username.strip()
+    failure: Unauthenticated | None = None
+    result: LoginResult | None = None
+    # Failures must be committed (counter, lock, audit) and still reach the caller as a refusal.
+    with deps.db.transaction() as session:
+        try:
+            user = _check_password(deps, session, username, password, info, now)
+        except Unauthenticated as exc:
+            failure = exc
+        else:
+            token = secrets.token_urlsafe(32)
+            if kind == "session":
+                expires = now + timedelta(hours=deps.session_hours)
+                session.add(
+                    UserSession(
+                        token_hash=token_digest(token),
+                        user_id=user.id,
+                        created_at=now,
+                        expires_at=expires,
+                        ip=info.ip[:64],
+                        user_agent=info.user_agent[:300],
+                    )
+                )
+            else:
+                expires = now + timedelta(days=deps.token_days)
+                session.add(
+                    ApiToken(
+                        token_hash=token_digest(token),
+                        user_id=user.id,
+                        name=name[:100],
+                        created_at=now,
+                        expires_at=expires,
+                    )
+                )
+            actor = actor_of(user)
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action=f"login.{kind}",
+                target_type="user",
+                target_id=user.id,
+                info=info,
+            )
+            result = LoginResult(token=token, actor=actor, expires_at=expires, locale=user.locale)
+    if failure is not None:
+        raise failure
+    assert result is not None
+    return result
+
+
+def actor_for_session(deps: ServiceDeps, token: str) -> Actor | None:
+    """The user behind a live session cookie, or None."""
+    now = deps.clock()
+    with deps.db.read() as session:
+        row = session.get(UserSession, token_digest(token))
+        if row is None or row.expires_at <= now:
+            return None
+        user = session.get(User, row.user_id)
+        return actor_of(user) if user is not None and user.is_active else None
+
+
+def actor_for_token(deps: ServiceDeps, token: str) -> Actor | None:
+    """The user behind a live, unrevoked bearer token, or None."""
+    now = deps.clock()
+    with deps.db.read() as session:
+        row = session.get(ApiToken, token_digest(token))
+        if row is None or row.revoked_at is not None or row.expires_at <= now:
+            return None
+        user = session.get(User, row.user_id)
+        return actor_of(user) if user is not None and user.is_active else None
+
+
+def logout(deps: ServiceDeps, token: str, *, info: RequestInfo) -> None:
+    """End a browser session (idempotent)."""
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        row = session.get(UserSession, token_digest(token))
+        if row is None:
+            return
+        user = session.get(User, row.user_id)
+        session.delete(row)
+        if user is not None:
+            audit.append(
+                session,
+                at=now,
+                actor=actor_of(user),
+                action="logout",
+                target_type="user",
+                target_id=user.id,
+                info=info,
+            )
+
+
+def revoke_token(deps: ServiceDeps, token: str, *, info: RequestInfo) -> None:
+    """Revoke a bearer token (idempotent)."""
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        row = session.get(ApiToken, token_digest(token))
+        if row is None or row.revoked_at is not None:
+            return
+        row.revoked_at = now
+        user = session.get(User, row.user_id)
+        if user is not None:
+            audit.append(
+                session,
+                at=now,
+                actor=actor_of(user),
+                action="token.revoked",
+                target_type="user",
+                target_id=user.id,
+                info=info,
+            )
+
+
+def purge_expired(deps: ServiceDeps) -> int:
+    """Delete expired sessions and tokens; returns how many rows went."""
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        gone = session.execute(sa.delete(UserSession).where(UserSession.expires_at <= now))
+        gone_tokens = session.execute(sa.delete(ApiToken).where(ApiToken.expires_at <= now))
+        return int(gone.rowcount or 0) + int(gone_tokens.rowcount or 0)  # type: ignore[attr-defined]

@@ -1,0 +1,1 @@
+"""HTTP: the JSON API, the server-rendered UI, and the operations endpoints."""

@@ -1,0 +1,11 @@
+"""JSON API under ``/api/v1``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gridcity.web.api import audit, auth, departments, divisions, users
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (auth, divisions, departments, users, audit):
+    api_router.include_router(module.router)

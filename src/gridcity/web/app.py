@@ -1,0 +1,91 @@
+"""``create_app()``: the ASGI application, built from a container (nothing at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from gridcity import __version__
+from gridcity.bootstrap import Container, bootstrap
+from gridcity.config import Settings, load_settings
+from gridcity.jobs import JobThread
+from gridcity.web import ops
+from gridcity.web.api import api_router
+from gridcity.web.csrf import CSRFMiddleware
+from gridcity.web.errors import install_error_handlers
+from gridcity.web.i18n import current_locale, pick_locale
+from gridcity.web.observability import Metrics, RequestContextMiddleware, configure_logging
+from gridcity.web.templating import Templates
+from gridcity.web.ui import ui_router
+
+STATIC = Path(__file__).resolve().parent / "ui" / "static"
+LANG_COOKIE = "gridcity_lang"
+
+
+class LocaleMiddleware:
+    """Sets the request's locale from the language cookie, else the city default."""
+
+    def __init__(self, app: ASGIApp, *, default: str) -> None:
+        self.app = app
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            cookie = None
+            for name, value in scope.get("headers", []):
+                if name == b"cookie":
+                    for part in value.decode("latin-1").split(";"):
+                        key, _, val = part.strip().partition("=")
+                        if key == LANG_COOKIE:
+                            cookie = val
+            token = current_locale.set(pick_locale(cookie, None, self.default))
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                current_locale.reset(token)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(container: Container | None = None, settings: Settings | None = None) -> FastAPI:
+    """Build the web application for one process."""
+    container = container or bootstrap(settings or load_settings())
+    configure_logging(container.settings.log_level, container.settings.log_json)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        jobs = JobThread(container.deps) if container.settings.run_jobs_in_process else None
+        if jobs:
+            jobs.start()
+        yield
+        if jobs:
+            jobs.stop()
+
+    app = FastAPI(
+        lifespan=lifespan,
+        title="gridcity",
+        version=__version__,
+        description="Grid-based city management API (城市网格化管理). Errors are "
+        '`{"code": "...", "message": "..."}`; authenticate with `Authorization: Bearer <token>` '
+        "from `POST /api/v1/auth/token`.",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.container = container
+    app.state.templates = Templates()
+    app.state.metrics = Metrics()
+    install_error_handlers(app)
+    app.include_router(ops.router)
+    app.include_router(api_router)
+    app.include_router(ui_router)
+    app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
+    s = container.settings
+    app.add_middleware(LocaleMiddleware, default=s.default_locale)
+    app.add_middleware(CSRFMiddleware, secret=s.secret_key, secure_cookies=s.cookie_secure)
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

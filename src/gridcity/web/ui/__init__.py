@@ -1,0 +1,11 @@
+"""Server-rendered pages (Jinja2 + htmx + Alpine)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from gridcity.web.ui import account, admin_divisions, home
+
+ui_router = APIRouter(include_in_schema=False)
+for module in (account, home, admin_divisions):
+    ui_router.include_router(module.router)

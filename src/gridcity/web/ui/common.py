@@ -1,0 +1,58 @@
+"""Small helpers shared by the page modules."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from gridcity.domain.errors import DomainError
+from gridcity.web.errors import human_message
+from gridcity.web.i18n import gettext_
+
+# Messages shown after a redirect (?done=<key>), so a reload never re-posts a form.
+DONE_MESSAGES = {
+    "created": "Saved: created",
+    "updated": "Saved: updated",
+    "password": "The password has been changed",
+    "unlocked": "The account has been unlocked",
+}
+
+
+def flashes(request: Request, error: DomainError | None = None) -> list[tuple[str, str]]:
+    """Flash messages for a page: the ``done`` query key and an optional refusal."""
+    out: list[tuple[str, str]] = []
+    done = request.query_params.get("done", "")
+    if done in DONE_MESSAGES:
+        out.append(("success", gettext_(DONE_MESSAGES[done])))
+    if error is not None:
+        out.append(("error", human_message(error)))
+    return out
+
+
+def redirect(url: str, done: str | None = None) -> RedirectResponse:
+    """303 See Other, the right answer to a successful form post."""
+    if done:
+        url += ("&" if "?" in url else "?") + urlencode({"done": done})
+    return RedirectResponse(url, status_code=303)
+
+
+def query_string(**params: object) -> str:
+    """Query string of the non-empty filters (for pager links)."""
+    return urlencode({k: v for k, v in params.items() if v not in (None, "")})
+
+
+def is_htmx(request: Request) -> bool:
+    """True for a request made by htmx (it wants a fragment, not a page)."""
+    return request.headers.get("hx-request") == "true"
+
+
+def safe_next(target: str | None) -> str:
+    """Only local paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/home"
+
+
+__all__ = ["HTMLResponse", "flashes", "is_htmx", "query_string", "redirect", "safe_next"]
