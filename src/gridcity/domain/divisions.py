@@ -98,8 +98,7 @@ def validate_code(code: str, level: DivisionLevel) -> str:
     if len(code) != CODE_LENGTH[level]:
         raise InvalidInput(
             "division_code_length",
-            "A %(level)s code must have %(length)s digits, got %(code)s",
-            level=level.value,
+            "A code at this level must have %(length)s digits, got %(code)s",
             length=CODE_LENGTH[level],
             code=code,
         )
@@ -140,7 +139,7 @@ def validate_parent(code: str, level: DivisionLevel, parent: str | None) -> None
         return
     if parent is None:
         raise InvalidInput(
-            "division_parent_missing", "A %(level)s needs a parent division", level=level.value
+            "division_parent_missing", "A subdistrict or community needs a parent division"
         )
     if parent != code[: CODE_LENGTH[expected]]:
         raise InvalidInput(

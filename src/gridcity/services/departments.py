@@ -91,12 +91,12 @@ def _check_unique(session: Session, values: dict[str, Any], own_id: int | None) 
             Department.id != (own_id or -1),
         )
     )
+    if clash is not None and clash.name == values["name"]:
+        raise Conflict("department_name_taken", "Another department already has this name")
     if clash is not None:
-        field = "name" if clash.name == values["name"] else "credit_code"
         raise Conflict(
-            f"department_{field}_taken",
-            "Another department already has this %(field)s",
-            field=field,
+            "department_credit_code_taken",
+            "Another department already has this unified social credit code",
         )
 
 

@@ -18,6 +18,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gridcity.web.i18n import N_, pick_locale, translations
+
 SESSION_COOKIE = "gridcity_session"
 ANON_COOKIE = "gridcity_anon"
 CSRF_FIELD = "csrf_token"
@@ -86,7 +88,14 @@ class CSRFMiddleware:
             if not given and is_form:
                 body, too_big = await _read_body(receive)
                 if too_big:
-                    await _refuse(scope, send, 413, "payload_too_large", "The request is too large")
+                    await _refuse(
+                        scope,
+                        send,
+                        413,
+                        "payload_too_large",
+                        N_("The request is too large"),
+                        cookies,
+                    )
                     return
                 given = await _form_token(scope, body, content_type)
                 replay = [{"type": "http.request", "body": body, "more_body": False}]
@@ -96,7 +105,10 @@ class CSRFMiddleware:
                     send,
                     403,
                     "csrf_failed",
-                    "The form has expired or did not come from this site; reload the page and try again",
+                    N_(
+                        "The form has expired or did not come from this site; reload the page and try again"
+                    ),
+                    cookies,
                 )
                 return
             if replay:
@@ -166,7 +178,12 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
     return replay
 
 
-async def _refuse(scope: Scope, send: Send, status: int, code: str, message: str) -> None:
+async def _refuse(
+    scope: Scope, send: Send, status: int, code: str, message: str, cookies: dict[str, str]
+) -> None:
+    # Runs outside the locale middleware, so the language is read from the cookie here.
+    locale = pick_locale(cookies.get("gridcity_lang"), None, "zh_CN")
+    message = translations(locale).gettext(message)
     response: Response
     if scope["path"].startswith("/api/"):
         response = JSONResponse({"code": code, "message": message}, status_code=status)

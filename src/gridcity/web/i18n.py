@@ -39,7 +39,7 @@ def merged_catalog(locale: str) -> Catalog:
                 continue
             if message.id in merged and merged[message.id].string != message.string:
                 raise ValueError(f"{path.name}: msgid {message.id!r} is translated twice")
-            merged[message.id] = message.string
+            merged.add(message.id, message.string)
     return merged
 
 
@@ -63,6 +63,11 @@ def gettext_(message: str) -> str:
 def ngettext_(singular: str, plural: str, n: int) -> str:
     """Plural-aware translation into the current request's locale."""
     return translations(current_locale.get()).ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark a string for extraction; it is translated later, where it is shown."""
+    return message
 
 
 def pick_locale(cookie: str | None, user_locale: str | None, default: str) -> str:

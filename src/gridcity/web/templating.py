@@ -13,20 +13,27 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from gridcity.domain.access import Actor, Permission, Role
-from gridcity.web.i18n import current_locale, gettext_, ngettext_
+from gridcity.domain.divisions import DivisionLevel
+from gridcity.web.i18n import N_, current_locale, gettext_, ngettext_
 
 TEMPLATES = Path(__file__).resolve().parent / "ui" / "templates"
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
 
 ROLE_LABELS = {
-    Role.SUPERVISOR: "Supervisor",
-    Role.OPERATOR: "Intake operator",
-    Role.DUTY_CHIEF: "Duty chief",
-    Role.DISPATCHER: "Dispatcher",
-    Role.HANDLER: "Department handler",
-    Role.LEADER: "Leader",
-    Role.ADMIN: "Administrator",
-    Role.PUBLIC: "Public",
+    Role.SUPERVISOR: N_("Supervisor"),
+    Role.OPERATOR: N_("Intake operator"),
+    Role.DUTY_CHIEF: N_("Duty chief"),
+    Role.DISPATCHER: N_("Dispatcher"),
+    Role.HANDLER: N_("Department handler"),
+    Role.LEADER: N_("Leader"),
+    Role.ADMIN: N_("Administrator"),
+    Role.PUBLIC: N_("Public"),
+}
+
+LEVEL_LABELS = {
+    DivisionLevel.DISTRICT: N_("District"),
+    DivisionLevel.SUBDISTRICT: N_("Subdistrict"),
+    DivisionLevel.COMMUNITY: N_("Community"),
 }
 
 
@@ -40,13 +47,13 @@ class NavItem:
 
 
 NAV = (
-    NavItem("/home", "Home", None),
-    NavItem("/map", "Map", Permission.MAP_VIEW),
-    NavItem("/admin/divisions", "Divisions", Permission.ORG_READ),
-    NavItem("/admin/departments", "Departments", Permission.ORG_READ),
-    NavItem("/admin/centers", "Centers", Permission.ORG_READ),
-    NavItem("/admin/users", "Users", Permission.USER_READ),
-    NavItem("/admin/audit", "Audit log", Permission.AUDIT_READ),
+    NavItem("/home", N_("Home"), None),
+    NavItem("/map", N_("Map"), Permission.MAP_VIEW),
+    NavItem("/admin/divisions", N_("Divisions"), Permission.ORG_READ),
+    NavItem("/admin/departments", N_("Departments"), Permission.ORG_READ),
+    NavItem("/admin/centers", N_("Centers"), Permission.ORG_READ),
+    NavItem("/admin/users", N_("Users"), Permission.USER_READ),
+    NavItem("/admin/audit", N_("Audit log"), Permission.AUDIT_READ),
 )
 
 
@@ -66,6 +73,7 @@ def build_environment() -> Environment:
     env.install_gettext_callables(gettext_, ngettext_, newstyle=True)  # type: ignore[attr-defined]
     env.filters["localtime"] = _local_time
     env.globals["ROLE_LABELS"] = ROLE_LABELS
+    env.globals["LEVEL_LABELS"] = LEVEL_LABELS
     return env
 
 

@@ -51,7 +51,7 @@ class UserFields(BaseModel):
 
     def to_input(self) -> UserInput:
         """Service input."""
-        data = self.model_dump()
+        data = self.model_dump(include=set(UserFields.model_fields))
         data["roles"] = frozenset(self.roles)
         data["scope_divisions"] = frozenset(self.scope_divisions)
         data["scope_departments"] = frozenset(self.scope_departments)

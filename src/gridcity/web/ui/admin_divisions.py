@@ -64,6 +64,7 @@ async def create(
     boundary_file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Create, or show the form again with the reason it was refused."""
+    _require_write(actor)
     values = {"code": code, "name": name, "level": level.value, "boundary_text": boundary_text}
     try:
         geom = await _boundary(boundary_text, boundary_file)

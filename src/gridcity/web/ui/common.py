@@ -9,14 +9,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gridcity.domain.errors import DomainError
 from gridcity.web.errors import human_message
-from gridcity.web.i18n import gettext_
+from gridcity.web.i18n import N_, gettext_
 
 # Messages shown after a redirect (?done=<key>), so a reload never re-posts a form.
 DONE_MESSAGES = {
-    "created": "Saved: created",
-    "updated": "Saved: updated",
-    "password": "The password has been changed",
-    "unlocked": "The account has been unlocked",
+    "created": N_("Saved: created"),
+    "updated": N_("Saved: updated"),
+    "password": N_("The password has been changed"),
+    "unlocked": N_("The account has been unlocked"),
 }
 
 

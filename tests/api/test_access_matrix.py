@@ -1,0 +1,170 @@
+"""Roles × protected endpoints: every forbidden pair answers 403 (or sends the anonymous visitor
+to the login page / answers 401), every allowed pair succeeds. Deny by default."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridcity.domain.access import STAFF_ROLES, Role
+from tests.factories import COMM_A1, DISTRICT, SUB_A, SmallCity, api_token, browser_login, csrf_of
+
+EVERY_STAFF = frozenset(STAFF_ROLES)
+ADMIN = frozenset({Role.ADMIN})
+OVERSIGHT = frozenset({Role.ADMIN, Role.LEADER})
+USERNAME = {role: role.value.replace("_", "-") for role in STAFF_ROLES}
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One protected endpoint and the roles allowed to use it."""
+
+    method: str
+    path: str
+    allowed: frozenset[Role]
+    body: Callable[[SmallCity], dict[str, Any]] | None = None
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.path}"
+
+
+def _division(_city: SmallCity) -> dict[str, Any]:
+    return {"code": "110101001003", "name": "新社区", "level": "community"}
+
+
+def _department(_city: SmallCity) -> dict[str, Any]:
+    return {"name": "区水务局", "kind": "government"}
+
+
+def _user(_city: SmallCity) -> dict[str, Any]:
+    return {
+        "username": "new-user",
+        "password": "Another#Pass99",
+        "display_name": "新用户",
+        "roles": ["supervisor"],
+        "scope_divisions": [SUB_A],
+    }
+
+
+def _user_update(city: SmallCity) -> dict[str, Any]:
+    return {"display_name": "改名", "roles": ["supervisor"], "scope_divisions": [SUB_A]}
+
+
+API = [
+    Endpoint("GET", "/api/v1/auth/me", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/divisions", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/divisions/geojson", EVERY_STAFF),
+    Endpoint("POST", "/api/v1/divisions", ADMIN, _division),
+    Endpoint("PATCH", f"/api/v1/divisions/{COMM_A1}", ADMIN, lambda c: {"name": "改名社区"}),
+    Endpoint("GET", "/api/v1/departments", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/departments/{department}", EVERY_STAFF),
+    Endpoint("POST", "/api/v1/departments", ADMIN, _department),
+    Endpoint("PUT", "/api/v1/departments/{department}", ADMIN,
+             lambda c: {"name": "区园林绿化局", "kind": "government", "contact_phone": "110"}),
+    Endpoint("GET", "/api/v1/centers", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/users", OVERSIGHT),
+    Endpoint("GET", "/api/v1/users/{supervisor}", OVERSIGHT | {Role.SUPERVISOR}),
+    Endpoint("POST", "/api/v1/users", ADMIN, _user),
+    Endpoint("PUT", "/api/v1/users/{supervisor}", ADMIN, _user_update),
+    Endpoint("POST", "/api/v1/users/{supervisor}/unlock", ADMIN),
+    Endpoint("POST", "/api/v1/users/{supervisor}/password", ADMIN | {Role.SUPERVISOR},
+             lambda c: {"new_password": "Brand#New2026", "current_password": "Test#Pass2026"}),
+    Endpoint("GET", "/api/v1/audit", OVERSIGHT),
+]
+
+PAGES = [
+    Endpoint("GET", "/home/{role}", EVERY_STAFF),
+    Endpoint("GET", "/home/admin", ADMIN),
+    Endpoint("GET", "/home/leader", frozenset({Role.LEADER})),
+    Endpoint("GET", "/home/supervisor", frozenset({Role.SUPERVISOR})),
+    Endpoint("GET", "/home/handler", frozenset({Role.HANDLER})),
+    Endpoint("GET", "/admin/divisions", EVERY_STAFF),
+    Endpoint("GET", f"/admin/divisions/{DISTRICT}", EVERY_STAFF - {Role.HANDLER}),  # see below
+    Endpoint("GET", "/admin/divisions/new", ADMIN),
+    Endpoint("POST", "/admin/divisions/new", ADMIN,
+             lambda c: {"code": "110101002002", "name": "新社区", "level": "community"}),
+    Endpoint("POST", f"/admin/divisions/{COMM_A1}", ADMIN,
+             lambda c: {"name": "改名", "is_active": "true"}),
+    Endpoint("GET", "/account/password", EVERY_STAFF),
+]
+
+
+def _resolve(path: str, city: SmallCity, role: Role) -> str:
+    return path.format(
+        department=next(iter(city.department_ids.values())),
+        supervisor=city.user_ids["supervisor"],
+        role=role.value,
+    )
+
+
+def _ok(status: int) -> bool:
+    return status in (200, 201, 204, 303)
+
+
+@pytest.mark.parametrize("endpoint", API, ids=str)
+def test_api_endpoint_allows_exactly_its_roles(
+    endpoint: Endpoint, client: TestClient, city: SmallCity
+) -> None:
+    wrong: list[str] = []
+    anonymous = client.request(endpoint.method, _resolve(endpoint.path, city, Role.PUBLIC),
+                               json=endpoint.body(city) if endpoint.body else None)
+    if anonymous.status_code != 401:
+        wrong.append(f"anonymous → {anonymous.status_code}")
+    for role in STAFF_ROLES:
+        headers = api_token(client, USERNAME[role])
+        client.cookies.clear()
+        response = client.request(
+            endpoint.method,
+            _resolve(endpoint.path, city, role),
+            json=endpoint.body(city) if endpoint.body else None,
+            headers=headers,
+        )
+        if role in endpoint.allowed and not _ok(response.status_code):
+            wrong.append(f"{role} allowed but got {response.status_code}: {response.text[:120]}")
+        if role not in endpoint.allowed and response.status_code != 403:
+            wrong.append(f"{role} forbidden but got {response.status_code}")
+        if response.status_code == 403:
+            assert response.json()["code"] in ("permission_denied", "role_home_forbidden")
+    assert not wrong, f"{endpoint}: " + "; ".join(wrong)
+
+
+@pytest.mark.parametrize("endpoint", PAGES, ids=str)
+def test_page_allows_exactly_its_roles(
+    endpoint: Endpoint, app, city: SmallCity
+) -> None:
+    wrong: list[str] = []
+    with TestClient(app) as anonymous:
+        page = anonymous.get("/login")
+        data = {"csrf_token": csrf_of(page.text), **(endpoint.body(city) if endpoint.body else {})}
+        response = anonymous.request(endpoint.method, _resolve(endpoint.path, city, Role.ADMIN),
+                                     data=data if endpoint.method == "POST" else None,
+                                     follow_redirects=False)
+        if response.status_code != 303 or not response.headers["location"].startswith("/login"):
+            wrong.append(f"anonymous → {response.status_code}")
+    for role in STAFF_ROLES:
+        with TestClient(app) as browser:
+            browser_login(browser, USERNAME[role])
+            path = _resolve(endpoint.path, city, role)
+            if endpoint.method == "POST":
+                token = csrf_of(browser.get("/account/password").text)
+                response = browser.post(path, data={"csrf_token": token, **endpoint.body(city)},
+                                        follow_redirects=False)
+            else:
+                response = browser.get(path, follow_redirects=False)
+        if role in endpoint.allowed and not _ok(response.status_code):
+            wrong.append(f"{role} allowed but got {response.status_code}")
+        if role not in endpoint.allowed and response.status_code != _refusal(endpoint, role):
+            wrong.append(f"{role} forbidden but got {response.status_code}")
+    assert not wrong, f"{endpoint}: " + "; ".join(wrong)
+
+
+def _refusal(endpoint: Endpoint, role: Role) -> int:
+    """403 for a role refusal; 404 where only the data scope keeps the user out (the handler's
+    scope is its department, so a district is invisible to it rather than forbidden)."""
+    if role is Role.HANDLER and endpoint.path == f"/admin/divisions/{DISTRICT}":
+        return 404
+    return 403
