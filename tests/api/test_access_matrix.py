@@ -63,16 +63,24 @@ API = [
     Endpoint("GET", "/api/v1/departments", EVERY_STAFF),
     Endpoint("GET", "/api/v1/departments/{department}", EVERY_STAFF),
     Endpoint("POST", "/api/v1/departments", ADMIN, _department),
-    Endpoint("PUT", "/api/v1/departments/{department}", ADMIN,
-             lambda c: {"name": "区园林绿化局", "kind": "government", "contact_phone": "110"}),
+    Endpoint(
+        "PUT",
+        "/api/v1/departments/{department}",
+        ADMIN,
+        lambda c: {"name": "区园林绿化局", "kind": "government", "contact_phone": "110"},
+    ),
     Endpoint("GET", "/api/v1/centers", EVERY_STAFF),
     Endpoint("GET", "/api/v1/users", OVERSIGHT),
     Endpoint("GET", "/api/v1/users/{supervisor}", OVERSIGHT | {Role.SUPERVISOR}),
     Endpoint("POST", "/api/v1/users", ADMIN, _user),
     Endpoint("PUT", "/api/v1/users/{supervisor}", ADMIN, _user_update),
     Endpoint("POST", "/api/v1/users/{supervisor}/unlock", ADMIN),
-    Endpoint("POST", "/api/v1/users/{supervisor}/password", ADMIN | {Role.SUPERVISOR},
-             lambda c: {"new_password": "Brand#New2026", "current_password": "Test#Pass2026"}),
+    Endpoint(
+        "POST",
+        "/api/v1/users/{supervisor}/password",
+        ADMIN | {Role.SUPERVISOR},
+        lambda c: {"new_password": "Brand#New2026", "current_password": "Test#Pass2026"},
+    ),
     Endpoint("GET", "/api/v1/audit", OVERSIGHT),
 ]
 
@@ -85,10 +93,18 @@ PAGES = [
     Endpoint("GET", "/admin/divisions", EVERY_STAFF),
     Endpoint("GET", f"/admin/divisions/{DISTRICT}", EVERY_STAFF - {Role.HANDLER}),  # see below
     Endpoint("GET", "/admin/divisions/new", ADMIN),
-    Endpoint("POST", "/admin/divisions/new", ADMIN,
-             lambda c: {"code": "110101002002", "name": "新社区", "level": "community"}),
-    Endpoint("POST", f"/admin/divisions/{COMM_A1}", ADMIN,
-             lambda c: {"name": "改名", "is_active": "true"}),
+    Endpoint(
+        "POST",
+        "/admin/divisions/new",
+        ADMIN,
+        lambda c: {"code": "110101002002", "name": "新社区", "level": "community"},
+    ),
+    Endpoint(
+        "POST",
+        f"/admin/divisions/{COMM_A1}",
+        ADMIN,
+        lambda c: {"name": "改名", "is_active": "true"},
+    ),
     Endpoint("GET", "/account/password", EVERY_STAFF),
 ]
 
@@ -110,8 +126,11 @@ def test_api_endpoint_allows_exactly_its_roles(
     endpoint: Endpoint, client: TestClient, city: SmallCity
 ) -> None:
     wrong: list[str] = []
-    anonymous = client.request(endpoint.method, _resolve(endpoint.path, city, Role.PUBLIC),
-                               json=endpoint.body(city) if endpoint.body else None)
+    anonymous = client.request(
+        endpoint.method,
+        _resolve(endpoint.path, city, Role.PUBLIC),
+        json=endpoint.body(city) if endpoint.body else None,
+    )
     if anonymous.status_code != 401:
         wrong.append(f"anonymous → {anonymous.status_code}")
     for role in STAFF_ROLES:
@@ -133,16 +152,17 @@ def test_api_endpoint_allows_exactly_its_roles(
 
 
 @pytest.mark.parametrize("endpoint", PAGES, ids=str)
-def test_page_allows_exactly_its_roles(
-    endpoint: Endpoint, app, city: SmallCity
-) -> None:
+def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity) -> None:
     wrong: list[str] = []
     with TestClient(app) as anonymous:
         page = anonymous.get("/login")
         data = {"csrf_token": csrf_of(page.text), **(endpoint.body(city) if endpoint.body else {})}
-        response = anonymous.request(endpoint.method, _resolve(endpoint.path, city, Role.ADMIN),
-                                     data=data if endpoint.method == "POST" else None,
-                                     follow_redirects=False)
+        response = anonymous.request(
+            endpoint.method,
+            _resolve(endpoint.path, city, Role.ADMIN),
+            data=data if endpoint.method == "POST" else None,
+            follow_redirects=False,
+        )
         if response.status_code != 303 or not response.headers["location"].startswith("/login"):
             wrong.append(f"anonymous → {response.status_code}")
     for role in STAFF_ROLES:
@@ -151,8 +171,9 @@ def test_page_allows_exactly_its_roles(
             path = _resolve(endpoint.path, city, role)
             if endpoint.method == "POST":
                 token = csrf_of(browser.get("/account/password").text)
-                response = browser.post(path, data={"csrf_token": token, **endpoint.body(city)},
-                                        follow_redirects=False)
+                response = browser.post(
+                    path, data={"csrf_token": token, **endpoint.body(city)}, follow_redirects=False
+                )
             else:
                 response = browser.get(path, follow_redirects=False)
         if role in endpoint.allowed and not _ok(response.status_code):

@@ -38,13 +38,20 @@ def test_the_map_layer_of_a_supervisor_holds_only_their_scope(
     assert {f["properties"]["code"] for f in body.json()["features"]} == {COMM_A1, COMM_A2}
 
 
-def test_a_handler_without_divisions_in_scope_sees_none(client: TestClient, city: SmallCity) -> None:
+def test_a_handler_without_divisions_in_scope_sees_none(
+    client: TestClient, city: SmallCity
+) -> None:
     assert _codes(client, api_token(client, "handler")) == set()
 
 
 def test_an_administrator_sees_everything(client: TestClient, city: SmallCity) -> None:
     assert _codes(client, api_token(client, "admin")) == {
-        DISTRICT, SUB_A, SUB_B, COMM_A1, COMM_A2, COMM_B1,
+        DISTRICT,
+        SUB_A,
+        SUB_B,
+        COMM_A1,
+        COMM_A2,
+        COMM_B1,
     }
 
 
@@ -56,5 +63,10 @@ def test_search_and_pagination_of_divisions(client: TestClient, city: SmallCity)
     second = client.get(
         "/api/v1/divisions", params={"per_page": "4", "page": "2"}, headers=headers
     ).json()
-    assert (first["total"], first["pages"], len(first["items"]), len(second["items"])) == (6, 2, 4, 2)
+    assert (first["total"], first["pages"], len(first["items"]), len(second["items"])) == (
+        6,
+        2,
+        4,
+        2,
+    )
     assert not {i["code"] for i in first["items"]} & {i["code"] for i in second["items"]}
