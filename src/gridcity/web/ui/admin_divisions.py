@@ -26,17 +26,18 @@ def list_page(
     actor: PageActor,
     deps: Deps,
     q: str = Query("", max_length=100),
-    level: DivisionLevel | None = None,
+    level: Annotated[str, Query(max_length=16)] = "",
     page: int = Query(1, ge=1),
 ) -> Response:
     """Searchable, paginated list; htmx asks for the table only."""
-    result = divisions.list_divisions(deps, actor, q=q, level=level, page=page, per_page=20)
+    chosen = _level_filter(level)
+    result = divisions.list_divisions(deps, actor, q=q, level=chosen, page=page, per_page=20)
     context = {
         "page": result,
         "q": q,
-        "level": level.value if level else "",
+        "level": chosen.value if chosen else "",
         "levels": list(DivisionLevel),
-        "base_query": query_string(q=q, level=level.value if level else ""),
+        "base_query": query_string(q=q, level=chosen.value if chosen else ""),
         "can_write": actor.can(Permission.ORG_WRITE),
         "flashes": flashes(request),
     }
@@ -109,6 +110,18 @@ async def update(
     except DomainError as exc:
         return _form(request, view, values, error=exc, deps=deps, actor=actor)
     return redirect(f"/admin/divisions/{code}", done="updated")
+
+
+def _level_filter(value: str) -> DivisionLevel | None:
+    """The level chosen in the filter; blank means all levels."""
+    if not value:
+        return None
+    try:
+        return DivisionLevel(value)
+    except ValueError:
+        raise InvalidInput(
+            "level_unknown", "Unknown division level %(level)s", level=value
+        ) from None
 
 
 def _require_write(actor: Actor) -> None:

@@ -1,0 +1,110 @@
+"""Browser tests: a live server on a SQLite file, driven by Playwright through Debian's Chromium."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+
+from gridcity.bootstrap import Container, bootstrap
+from gridcity.web.app import STATIC, create_app
+from tests.conftest import FAST_HASHER, settings_for, unavailable
+from tests.factories import SmallCity, build_small_city
+
+CHROMIUM = os.environ.get("GRIDCITY_TEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class LiveServer:
+    """uvicorn in a background thread."""
+
+    def __init__(self, container: Container) -> None:
+        self.port = _free_port()
+        config = uvicorn.Config(
+            create_app(container), host="127.0.0.1", port=self.port, log_level="warning"
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        """Base URL of the server."""
+        return f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 15
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the live server did not start")
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Headless Chromium (Debian's), shared by the browser tests."""
+    if not Path(CHROMIUM).exists():
+        unavailable("Browser suite (Chromium)", f"{CHROMIUM} not found (apt install chromium)")
+    if not (STATIC / "vendor" / "htmx.min.js").exists():
+        unavailable("Browser suite", "front-end assets not built (make assets)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield instance
+        instance.close()
+
+
+@pytest.fixture
+def live(sqlite_url: str) -> Iterator[tuple[LiveServer, Container, SmallCity]]:
+    """A served small city."""
+    container = bootstrap(settings_for(sqlite_url), hasher=FAST_HASHER)
+    city = build_small_city(container)
+    with LiveServer(container) as server:
+        yield server, container, city
+    container.db.engine.dispose()
+
+
+@pytest.fixture
+def page(browser: object) -> Iterator[object]:
+    """A fresh browser context and page (own cookies), zh-CN like our users."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 860})  # type: ignore[attr-defined]
+    tab = context.new_page()
+    yield tab
+    context.close()
+
+
+def screenshot(page: object, name: str) -> Path:
+    """Save a screenshot under test-artifacts/ for people to look at."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
+    return path
