@@ -6,8 +6,10 @@ import hashlib
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 import sqlalchemy as sa
+from pwdlib import PasswordHash
 from sqlalchemy.orm import Session
 
 from gridcity.adapters.db.tables import ApiToken, User, UserSession
@@ -64,7 +66,7 @@ def _check_password(
     user = session.scalar(sa.select(User).where(User.username == username))
     refusal = Unauthenticated("login_failed", "Wrong username or password")
     if user is None:
-        deps.hasher.verify(password, _dummy_hash(deps))
+        deps.hasher.verify(password, _dummy_hash(deps.hasher))
         audit.append(
             session,
             at=now,
@@ -144,14 +146,10 @@ def _check_password(
     return user
 
 
-_dummy_cache: dict[int, str] = {}
-
-
-def _dummy_hash(deps: ServiceDeps) -> str:
-    key = id(deps.hasher)
-    if key not in _dummy_cache:
-        _dummy_cache[key] = deps.hasher.hash(_DUMMY_PASSWORD)
-    return _dummy_cache[key]
+@cache
+def _dummy_hash(hasher: PasswordHash) -> str:
+    """A hash to verify against when the user does not exist (same cost as a real check)."""
+    return hasher.hash(_DUMMY_PASSWORD)
 
 
 def login(deps: ServiceDeps, username: str, password: str, *, info: RequestInfo) -> LoginResult:

@@ -45,4 +45,4 @@ def list_entries(
     """Administrators and leaders."""
     return page_out(
         audit.list_entries(deps, actor, q=q, action=action, page=page, per_page=per_page), _out
-    )  # type: ignore[arg-type]
+    )

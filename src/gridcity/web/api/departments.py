@@ -67,7 +67,7 @@ def list_departments(
 ) -> dict[str, object]:
     """Searchable by name, short name or credit code."""
     result = departments.list_departments(deps, actor, q=q, page=page, per_page=per_page)
-    return page_out(result, _out)  # type: ignore[arg-type]
+    return page_out(result, _out)
 
 
 @router.get("/departments/{department_id}", response_model=DepartmentOut)

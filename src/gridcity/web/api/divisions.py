@@ -67,7 +67,7 @@ def list_divisions(
     result = divisions.list_divisions(
         deps, actor, q=q, level=level, parent=parent, page=page, per_page=per_page
     )
-    return page_out(result, _out)  # type: ignore[arg-type]
+    return page_out(result, _out)
 
 
 @router.get("/geojson", summary="Boundaries as a GeoJSON FeatureCollection (EPSG:4490 lon/lat)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Generic, TypeVar
 
 from pydantic import BaseModel
@@ -28,11 +29,10 @@ class PageOut(BaseModel, Generic[T]):
     pages: int
 
 
-def page_out(page: Page[object], convert: object) -> dict[str, object]:
+def page_out(page: Page[T], convert: Callable[[T], BaseModel]) -> dict[str, object]:
     """Serialise a service page with a per-item converter."""
-    fn = convert if callable(convert) else (lambda x: x)
     return {
-        "items": [fn(i) for i in page.items],
+        "items": [convert(i) for i in page.items],
         "total": page.total,
         "page": page.page,
         "per_page": page.per_page,

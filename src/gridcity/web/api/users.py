@@ -94,7 +94,7 @@ def list_users(
 ) -> dict[str, object]:
     """Administrators and leaders."""
     result = users.list_users(deps, actor, q=q, role=role, page=page, per_page=per_page)
-    return page_out(result, _out)  # type: ignore[arg-type]
+    return page_out(result, _out)
 
 
 @router.get("/{user_id}", response_model=UserOut)
