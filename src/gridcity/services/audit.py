@@ -91,3 +91,12 @@ def list_entries(
         query = query.where(AuditLog.action == action)
     with deps.db.read() as session:
         return paginate(session, query, page=page, per_page=per_page, convert=AuditEntry.of)
+
+
+def list_actions(deps: ServiceDeps, actor: Actor) -> list[str]:
+    """The distinct actions present in the log, for the action filter."""
+    require(actor, Permission.AUDIT_READ)
+    with deps.db.read() as session:
+        return list(
+            session.scalars(sa.select(AuditLog.action).distinct().order_by(AuditLog.action))
+        )

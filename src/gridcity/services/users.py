@@ -310,10 +310,11 @@ def list_users(
     *,
     q: str = "",
     role: Role | None = None,
+    department_id: int | None = None,
     page: int = 1,
     per_page: int = 20,
 ) -> Page[UserView]:
-    """Accounts, searchable by username, name or phone, optionally by role."""
+    """Accounts, searchable by username, name or phone, optionally by role or department."""
     require(actor, Permission.USER_READ)
     query = sa.select(User).order_by(User.username)
     if q.strip():
@@ -329,6 +330,8 @@ def list_users(
         # roles is a sorted comma list; match a whole name, not a substring of another.
         padded = sa.literal(",") + User.roles + sa.literal(",")
         query = query.where(padded.contains(f",{role.value},"))
+    if department_id is not None:
+        query = query.where(User.department_id == department_id)
     with deps.db.read() as session:
         return paginate(session, query, page=page, per_page=per_page, convert=UserView.of)
 
