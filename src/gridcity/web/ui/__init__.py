@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridcity.web.ui import account, admin_divisions, home
+from gridcity.web.ui import account, admin_divisions, admin_org, admin_users, home, map_page
 
 ui_router = APIRouter(include_in_schema=False)
-for module in (account, home, admin_divisions):
+for module in (account, home, admin_divisions, admin_org, admin_users, map_page):
     ui_router.include_router(module.router)
