@@ -108,3 +108,26 @@ def screenshot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+@pytest.fixture(scope="module")
+def demo_live(
+    tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path
+) -> Iterator[tuple[LiveServer, Container]]:
+    """The demo city, served (loaded once per module: it takes a second or two)."""
+    import shutil
+
+    from gridcity.domain.access import Actor, Role, Scope
+    from gridcity.services import demo_city
+    from gridcity.services.deps import CLI
+
+    target = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copy(sqlite_template, target)
+    container = bootstrap(settings_for(f"sqlite:///{target}"), hasher=FAST_HASHER)
+    system = Actor(
+        user_id=None, username="e2e", roles=frozenset({Role.ADMIN}), scope=Scope(everything=True)
+    )
+    demo_city.load_demo_city(container.deps, system, seed=2004, info=CLI, progress=None)
+    with LiveServer(container) as server:
+        yield server, container
+    container.db.engine.dispose()
