@@ -10,6 +10,7 @@ import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -83,16 +84,28 @@ def pg_database() -> Iterator[str | None]:
         SKIP_REASON["pg"] = "the PostGIS extension is not installed (postgresql-15-postgis-3)"
         yield None
         return
+    try:
+        with scratch_pg_database(admin) as url:
+            yield url
+    finally:
+        admin.dispose()
+
+
+@contextmanager
+def scratch_pg_database(admin: sa.Engine) -> Iterator[str]:
+    """A new, empty PostgreSQL database (no schema, no extension), dropped afterwards."""
     name = f"gridcity_test_{uuid.uuid4().hex[:10]}"
     with admin.connect() as conn:
         conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    url = sa.engine.make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     try:
-        yield url
+        yield (
+            sa.engine.make_url(PG_ADMIN_URL)
+            .set(database=name)
+            .render_as_string(hide_password=False)
+        )
     finally:
         with admin.connect() as conn:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -146,6 +159,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template
     assert url is not None
     _truncate_all(url)
     return url
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database that was never migrated: a new SQLite file, then a new PostgreSQL database."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'empty.db'}"
+        return
+    if request.getfixturevalue("pg_database") is None:
+        unavailable("PostgreSQL + PostGIS", SKIP_REASON.get("pg", "not reachable"))
+    admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with scratch_pg_database(admin) as url:
+            yield url
+    finally:
+        admin.dispose()
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from typing import Annotated, NoReturn
 
 import sqlalchemy as sa
 import typer
+from alembic.util import CommandError
 
 from gridcity.adapters.db import migrate as db_migrate
 from gridcity.bootstrap import Container, bootstrap
@@ -89,13 +90,10 @@ def migrate(
     """Upgrade (or downgrade, with --to) the database schema."""
     container = _container(need_schema=False)
     current = db_migrate.current_revision(container.db.engine)
-    if to == "head" or current is None:
-        db_migrate.upgrade(container.db.engine, to)
-    else:
-        try:
-            db_migrate.upgrade(container.db.engine, to)
-        except Exception:
-            db_migrate.downgrade(container.db.engine, to)
+    try:
+        db_migrate.migrate_to(container.db.engine, to)
+    except CommandError as exc:
+        fail(f"migrate --to {to}: {exc}")
     print(
         f"schema {current or 'empty'} → {db_migrate.current_revision(container.db.engine) or 'empty'}"
     )

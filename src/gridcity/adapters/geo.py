@@ -7,8 +7,9 @@ from typing import Any
 
 import shapely
 from pyproj import Geod
-from shapely.geometry import mapping, shape
+from shapely.geometry import MultiPolygon, Polygon, mapping, shape
 from shapely.geometry.base import BaseGeometry
+from shapely.geometry.polygon import orient
 
 from gridcity.domain.errors import InvalidInput
 
@@ -17,8 +18,18 @@ _GEOD = Geod(ellps="GRS80")
 
 def area_m2(geom: BaseGeometry) -> float:
     """Geodesic area in square metres of a lon/lat geometry."""
-    area, _perimeter = _GEOD.geometry_area_perimeter(geom)
+    area, _perimeter = _GEOD.geometry_area_perimeter(_counter_clockwise(geom))
     return abs(float(area))
+
+
+def _counter_clockwise(geom: BaseGeometry) -> BaseGeometry:
+    # pyproj sums signed ring areas: a hole wound like its shell would be added, not subtracted,
+    # and parts wound in opposite directions would cancel. Real files come wound either way.
+    if isinstance(geom, Polygon):
+        return orient(geom, sign=1.0)
+    if isinstance(geom, MultiPolygon):
+        return MultiPolygon([orient(part, sign=1.0) for part in geom.geoms])
+    return geom
 
 
 def from_geojson(data: str | dict[str, Any]) -> BaseGeometry:

@@ -31,6 +31,24 @@ def downgrade(engine: sa.Engine, revision: str) -> None:
     command.downgrade(alembic_config(engine), revision)
 
 
+def migrate_to(engine: sa.Engine, target: str = "head") -> None:
+    """Upgrade or downgrade, whichever way leads from the current revision to ``target``.
+
+    Alembic's ``upgrade`` to an older revision silently does nothing, so the direction is
+    decided here; an unknown revision raises ``alembic.util.CommandError``.
+    """
+    current = current_revision(engine)
+    cfg = alembic_config(engine)
+    if current is not None and target != "head":
+        script = ScriptDirectory.from_config(cfg)
+        below = {rev.revision for rev in script.iterate_revisions(current, "base")} - {current}
+        wanted = script.get_revision(target) if target != "base" else None
+        if target == "base" or (wanted is not None and wanted.revision in below):
+            command.downgrade(cfg, target)
+            return
+    command.upgrade(cfg, target)
+
+
 def current_revision(engine: sa.Engine) -> str | None:
     """Revision the database is at, or None when it has never been migrated."""
     with engine.connect() as conn:

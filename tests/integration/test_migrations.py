@@ -1,0 +1,179 @@
+"""The migration history builds, removes and rebuilds the schema the ORM expects, on both databases."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import warnings
+from collections.abc import Iterator
+from contextlib import closing
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from gridcity.adapters.db import migrate
+from gridcity.adapters.db.engine import create_db_engine
+from gridcity.adapters.db.tables import Base
+from tests.conftest import SKIP_REASON, unavailable
+
+GRIDCITY_TABLES = frozenset(Base.metadata.tables)
+# Spatial indexes are created by hand in migrations (spatial.create_spatial_index), not by the ORM.
+SPATIAL_INDEX = re.compile(r"^ix_\w+_(bbox|gist)$")
+# PostGIS owns this table; it comes with CREATE EXTENSION and stays when our tables go.
+POSTGIS_TABLES = frozenset({"spatial_ref_sys"})
+
+
+@pytest.fixture
+def engine(empty_database_url: str) -> Iterator[sa.Engine]:
+    """The application's engine on a database that was never migrated."""
+    built = create_db_engine(empty_database_url)
+    yield built
+    built.dispose()
+
+
+@pytest.fixture
+def pg_engine(pg_migrated: str | None) -> Iterator[sa.Engine]:
+    """The application's engine on the run's migrated PostgreSQL + PostGIS database."""
+    if pg_migrated is None:
+        unavailable("PostgreSQL + PostGIS", SKIP_REASON.get("pg", "not reachable"))
+    assert pg_migrated is not None
+    built = create_db_engine(pg_migrated)
+    yield built
+    built.dispose()
+
+
+def _tables(engine: sa.Engine) -> set[str]:
+    return set(sa.inspect(engine).get_table_names())
+
+
+def _include(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Leave out what only the database side has on purpose: spatial indexes, PostGIS's table."""
+    if type_ == "index" and reflected and compare_to is None and SPATIAL_INDEX.match(name or ""):
+        return False
+    return not (type_ == "table" and name in POSTGIS_TABLES)
+
+
+def schema_differences(engine: sa.Engine, metadata: sa.MetaData = Base.metadata) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match ``metadata``."""
+    with engine.connect() as conn, warnings.catch_warnings():
+        # SQLAlchemy reflects PostGIS's geometry as NullType; the column is checked on its own below.
+        warnings.filterwarnings("ignore", "Did not recognize type 'geometry'", sa.exc.SAWarning)
+        context = MigrationContext.configure(
+            conn, opts={"compare_type": True, "include_object": _include}
+        )
+        return list(compare_metadata(context, metadata))
+
+
+# --- the history runs both ways -----------------------------------------------------------
+
+
+def test_an_empty_database_upgrades_to_head_with_every_orm_table(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    assert _tables(engine) >= GRIDCITY_TABLES
+
+
+def test_downgrading_to_base_leaves_no_gridcity_table(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+
+    migrate.downgrade(engine, "base")
+
+    assert migrate.current_revision(engine) is None
+    left = _tables(engine)
+    assert not left & GRIDCITY_TABLES
+    allowed = {"alembic_version"} | (
+        POSTGIS_TABLES if engine.dialect.name == "postgresql" else set()
+    )
+    assert left <= allowed
+
+
+def test_upgrading_again_after_a_downgrade_rebuilds_the_same_schema(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+    migrate.downgrade(engine, "base")
+
+    migrate.upgrade(engine)
+
+    assert migrate.current_revision(engine) == migrate.head_revision(engine)
+    assert _tables(engine) >= GRIDCITY_TABLES
+    assert schema_differences(engine) == []
+
+
+# --- the ORM and the history agree ---------------------------------------------------------
+
+
+def test_orm_metadata_and_migrated_schema_agree(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+
+    assert schema_differences(engine) == []
+
+
+def test_the_comparison_notices_a_column_the_migrations_lack(engine: sa.Engine) -> None:
+    migrate.upgrade(engine)
+    drifted = sa.MetaData(naming_convention=Base.metadata.naming_convention)
+    for table in Base.metadata.sorted_tables:
+        table.to_metadata(drifted)
+    drifted.tables["division"].append_column(sa.Column("population", sa.Integer))
+
+    differences = schema_differences(engine, drifted)
+
+    assert [(d[0], d[2], d[3].name) for d in differences] == [
+        ("add_column", "division", "population")
+    ]
+
+
+# --- PostgreSQL + PostGIS ------------------------------------------------------------------
+
+
+def test_division_geom_is_a_postgis_multipolygon_in_cgcs2000(pg_engine: sa.Engine) -> None:
+    with pg_engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT type, srid FROM geometry_columns "
+                "WHERE f_table_name = 'division' AND f_geometry_column = 'geom'"
+            )
+        ).one()
+
+    assert tuple(row) == ("MULTIPOLYGON", 4490)
+
+
+def test_division_geom_has_a_gist_index(pg_engine: sa.Engine) -> None:
+    with pg_engine.connect() as conn:
+        methods = conn.execute(
+            sa.text(
+                "SELECT am.amname FROM pg_index i "
+                "JOIN pg_class ix ON ix.oid = i.indexrelid "
+                "JOIN pg_am am ON am.oid = ix.relam "
+                "JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) "
+                "WHERE i.indrelid = 'division'::regclass AND a.attname = 'geom'"
+            )
+        ).scalars()
+
+        assert list(methods) == ["gist"]
+
+
+# --- SQLite --------------------------------------------------------------------------------
+
+
+def test_sqlite_runs_in_wal_mode_with_foreign_keys_on(sqlite_url: str) -> None:
+    engine = create_db_engine(sqlite_url)
+    try:
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+            assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+        with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"), engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO division (code, level, name, parent_id, is_active, "
+                    "created_at, updated_at) VALUES ('110101', 'district', '东城区', 999, 1, "
+                    "'2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+                )
+            )
+    finally:
+        engine.dispose()
+    # WAL is a property of the file: a plain connection that set nothing sees it too.
+    with closing(sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))) as plain:
+        assert plain.execute("PRAGMA journal_mode").fetchone() == ("wal",)
