@@ -5,11 +5,13 @@ from __future__ import annotations
 import getpass
 import sys
 import time
+from collections.abc import Callable
 from typing import Annotated, NoReturn
 
 import sqlalchemy as sa
 import typer
 from alembic.util import CommandError
+from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
 from gridcity.bootstrap import Container, bootstrap
@@ -108,9 +110,10 @@ def demo(
 
     container = _container()
     try:
-        report = demo_city.load_demo_city(
-            container.deps, SYSTEM, seed=seed, info=CLI, progress=_progress
-        )
+        with Progress(transient=True) as bars:
+            report = demo_city.load_demo_city(
+                container.deps, SYSTEM, seed=seed, info=CLI, progress=_progress_of(bars)
+            )
     except demo_city.AlreadyLoaded:
         print("demo city: already loaded, data kept")
     except DomainError as exc:
@@ -120,19 +123,18 @@ def demo(
     print(demo_city.logins_text())
 
 
-def _progress(label: str, total: int):  # type: ignore[no-untyped-def]
-    from rich.progress import Progress
+def _progress_of(bars: Progress) -> Callable[[str, int], Callable[[int], None]]:
+    """A progress factory for long operations: one bar per step, all in one live display."""
 
-    progress = Progress(transient=True)
-    progress.start()
-    task = progress.add_task(label, total=total)
+    def start(label: str, total: int) -> Callable[[int], None]:
+        task = bars.add_task(label, total=total)
 
-    def advance(step: int = 1) -> None:
-        progress.advance(task, step)
-        if progress.tasks[0].finished:
-            progress.stop()
+        def advance(step: int = 1) -> None:
+            bars.advance(task, step)
 
-    return advance
+        return advance
+
+    return start
 
 
 @app.command()
