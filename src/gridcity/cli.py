@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import socket
 import sys
 import time
 from collections.abc import Callable
@@ -137,6 +138,19 @@ def _progress_of(bars: Progress) -> Callable[[str, int], Callable[[int], None]]:
     return start
 
 
+def _check_port_free(host: str, port: int) -> None:
+    """Fail with one line when another process already listens on the address."""
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            fail(
+                f"cannot listen on {host}:{port} ({exc.strerror}); stop the other server or "
+                "choose another --port"
+            )
+
+
 @app.command()
 def serve(
     host: Annotated[str | None, typer.Option(help="Address to listen on")] = None,
@@ -149,6 +163,7 @@ def serve(
 
     container = _container()
     s = container.settings
+    _check_port_free(host or s.host, port or s.port)
     print(
         f"gridcity serving on http://{host or s.host}:{port or s.port}  "
         f"(database {_safe_url(s.database_url)}, {workers} worker(s))",

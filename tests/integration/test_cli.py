@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import re
 import subprocess
 import sys
@@ -277,3 +278,13 @@ def _count_users(url: str) -> int:
             return int(conn.execute(sa.text("SELECT count(*) FROM user_account")).scalar_one())
     finally:
         engine.dispose()
+
+
+def test_serve_on_a_port_in_use_is_one_clear_line(gridcity: Gridcity, sqlite_url: str) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = str(taken.getsockname()[1])
+        run = gridcity("serve", "--port", port, GRIDCITY_DATABASE_URL=sqlite_url)
+    line = assert_one_error_line(run, f"gridcity: error: cannot listen on 127.0.0.1:{port}")
+    assert "--port" in line
