@@ -106,6 +106,35 @@ PAGES = [
         lambda c: {"name": "改名", "is_active": "true"},
     ),
     Endpoint("GET", "/account/password", EVERY_STAFF),
+    Endpoint("GET", "/map", EVERY_STAFF),
+    Endpoint("GET", "/map/divisions.geojson", EVERY_STAFF),
+    Endpoint("GET", "/admin/departments", EVERY_STAFF),
+    Endpoint("GET", "/admin/departments/{department}", EVERY_STAFF),
+    Endpoint("GET", "/admin/departments/new", ADMIN),
+    Endpoint(
+        "POST",
+        "/admin/departments/new",
+        ADMIN,
+        lambda c: {"name": "区水务局", "kind": "government"},
+    ),
+    Endpoint("GET", "/admin/centers", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/centers",
+        ADMIN,
+        lambda c: {"district_code": DISTRICT, "kind": "command_center", "name": "指挥中心"},
+    ),
+    Endpoint("GET", "/admin/users", OVERSIGHT),
+    Endpoint("GET", "/admin/users/new", ADMIN),
+    Endpoint("GET", "/admin/users/{supervisor}", OVERSIGHT),
+    Endpoint("POST", "/admin/users/{supervisor}/unlock", ADMIN, lambda c: {}),
+    Endpoint(
+        "POST",
+        "/admin/users/{supervisor}/password",
+        ADMIN,
+        lambda c: {"new_password": "Brand#New2026"},
+    ),
+    Endpoint("GET", "/admin/audit", OVERSIGHT),
 ]
 
 
