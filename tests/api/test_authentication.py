@@ -232,3 +232,80 @@ def test_the_login_page_never_redirects_off_site(client: TestClient, city: Small
 
 def test_create_app_builds_without_side_effects(container: Container) -> None:
     assert create_app(container).title == "gridcity"
+
+
+def test_parallel_wrong_passwords_cannot_slip_past_the_lockout(
+    container: Container, city: SmallCity
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def guess(_n: int) -> str:
+        try:
+            auth.login(container.deps, "dispatcher", "Wrong#Pass2026", info=TEST_INFO)
+        except Unauthenticated as exc:
+            return exc.code
+        except Exception as exc:  # SQLite may answer "database is locked"
+            return type(exc).__name__
+        return "accepted"
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        outcomes = list(pool.map(guess, range(12)))
+    assert "accepted" not in outcomes
+    with pytest.raises(Unauthenticated) as locked:
+        auth.login(container.deps, "dispatcher", PASSWORD, info=TEST_INFO)
+    assert locked.value.code == "account_locked"
+
+
+def test_the_lock_message_gives_china_time(container: Container, city: SmallCity) -> None:
+    now = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    deps = dataclasses.replace(container.deps, clock=lambda: now)
+    for _ in range(5):
+        with pytest.raises(Unauthenticated):
+            auth.login(deps, "leader", "Wrong#Pass2026", info=TEST_INFO)
+    with pytest.raises(Unauthenticated) as locked:
+        auth.login(deps, "leader", PASSWORD, info=TEST_INFO)
+    assert locked.value.params["until"] == "2026-11-27 17:15"
+
+
+def test_usernames_are_not_case_sensitive_at_sign_in(client: TestClient, city: SmallCity) -> None:
+    api_token(client, "Leader")
+
+
+def test_a_password_reset_revokes_bearer_tokens_too(client: TestClient, city: SmallCity) -> None:
+    victim = api_token(client, "operator")
+    admin = api_token(client, "admin")
+    operator_id = city.user_ids["operator"]
+    reset = client.post(
+        f"/api/v1/users/{operator_id}/password",
+        json={"new_password": "Reset#Pass2027"},
+        headers=admin,
+    )
+    assert reset.status_code == 204
+    assert client.get("/api/v1/auth/me", headers=victim).status_code == 401
+
+
+def test_deactivating_a_user_revokes_their_bearer_tokens(
+    client: TestClient, city: SmallCity
+) -> None:
+    victim = api_token(client, "operator")
+    admin = api_token(client, "admin")
+    body = {"display_name": "O", "roles": ["operator"], "is_active": False}
+    client.put(f"/api/v1/users/{city.user_ids['operator']}", json=body, headers=admin)
+    assert client.get("/api/v1/auth/me", headers=victim).status_code == 401
+
+
+def test_even_an_admin_needs_the_current_password_to_change_their_own(
+    client: TestClient, city: SmallCity, container: Container
+) -> None:
+    admin = api_token(client, "admin")
+    own = f"/api/v1/users/{city.user_ids['admin']}/password"
+    refused = client.post(own, json={"new_password": "Brand#New2027"}, headers=admin)
+    assert refused.status_code == 422 and refused.json()["code"] == "current_password_wrong"
+    for _ in range(4):
+        client.post(
+            own, json={"new_password": "Brand#New2027", "current_password": "guess"}, headers=admin
+        )
+    # five wrong current passwords lock the account like five wrong logins
+    response = client.post("/api/v1/auth/token", json={"username": "admin", "password": PASSWORD})
+    assert response.json()["code"] == "account_locked"
+    assert _actions(container, "admin").count("login.failed") == 5

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from pwdlib import PasswordHash
@@ -18,6 +19,7 @@ from gridcity.domain.errors import Unauthenticated
 from gridcity.services import audit
 from gridcity.services.deps import RequestInfo, ServiceDeps
 
+CHINA_TZ = ZoneInfo("Asia/Shanghai")
 # A real hash of a random password, so unknown usernames cost the same time as known ones.
 _DUMMY_PASSWORD = secrets.token_urlsafe(16)
 
@@ -93,7 +95,7 @@ def _check_password(
         raise Unauthenticated(
             "account_locked",
             "Too many failed logins; the account is locked until %(until)s",
-            until=user.locked_until.isoformat(timespec="minutes") if user.locked_until else "",
+            until=_local_minutes(user.locked_until),
         )
     if not user.is_active:
         deps.hasher.verify(password, user.password_hash)
@@ -111,32 +113,7 @@ def _check_password(
         raise refusal
     valid, new_hash = deps.hasher.verify_and_update(password, user.password_hash)
     if not valid:
-        user.failed_logins, locked_until = policy.after_failure(user.failed_logins, now)
-        audit.append(
-            session,
-            at=now,
-            actor=None,
-            actor_name=username,
-            action="login.failed",
-            target_type="user",
-            target_id=user.id,
-            detail={"reason": "wrong_password", "failures": user.failed_logins},
-            info=info,
-        )
-        if locked_until is not None:
-            user.locked_until = locked_until
-            user.failed_logins = 0
-            audit.append(
-                session,
-                at=now,
-                actor=None,
-                actor_name=username,
-                action="account.locked",
-                target_type="user",
-                target_id=user.id,
-                detail={"until": locked_until.isoformat()},
-                info=info,
-            )
+        record_wrong_password(deps, session, user, now=now, info=info, reason="wrong_password")
         raise refusal
     if new_hash:
         user.password_hash = new_hash
@@ -144,6 +121,72 @@ def _check_password(
     user.locked_until = None
     user.last_login_at = now
     return user
+
+
+def record_wrong_password(
+    deps: ServiceDeps,
+    session: Session,
+    user: User,
+    *,
+    now: datetime,
+    info: RequestInfo,
+    reason: str,
+) -> None:
+    """Count one wrong password atomically (parallel guesses cannot slip past the lockout) and
+    lock the account when the threshold is reached; audited in the caller's transaction."""
+    failures = session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=User.failed_logins + 1)
+        .returning(User.failed_logins)
+        .execution_options(synchronize_session=False)
+    ).scalar_one()
+    audit.append(
+        session,
+        at=now,
+        actor=None,
+        actor_name=user.username,
+        action="login.failed",
+        target_type="user",
+        target_id=user.id,
+        detail={"reason": reason, "failures": failures},
+        info=info,
+    )
+    _count, locked_until = deps.lockout_policy.after_failure(failures - 1, now)
+    if locked_until is None:
+        return
+    session.execute(
+        sa.update(User)
+        .where(User.id == user.id)
+        .values(failed_logins=0, locked_until=locked_until)
+        .execution_options(synchronize_session=False)
+    )
+    audit.append(
+        session,
+        at=now,
+        actor=None,
+        actor_name=user.username,
+        action="account.locked",
+        target_type="user",
+        target_id=user.id,
+        detail={"until": locked_until.isoformat()},
+        info=info,
+    )
+
+
+def end_all_access(session: Session, user_id: int, now: datetime) -> None:
+    """Sign a user out everywhere: delete browser sessions, revoke bearer tokens."""
+    session.execute(sa.delete(UserSession).where(UserSession.user_id == user_id))
+    session.execute(
+        sa.update(ApiToken)
+        .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+def _local_minutes(moment: datetime | None) -> str:
+    """A moment as users read it: China Standard Time, to the minute."""
+    return "" if moment is None else moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")
 
 
 @cache
@@ -168,7 +211,7 @@ def _login(
     deps: ServiceDeps, username: str, password: str, *, info: RequestInfo, kind: str, name: str = ""
 ) -> LoginResult:
     now = deps.clock()
-    username = username.strip()
+    username = username.strip().lower()
     failure: Unauthenticated | None = None
     result: LoginResult | None = None
     # Failures must be committed (counter, lock, audit) and still reach the caller as a refusal.

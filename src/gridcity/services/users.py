@@ -17,11 +17,10 @@ from gridcity.adapters.db.tables import (
     User,
     UserScopeDepartment,
     UserScopeDivision,
-    UserSession,
 )
 from gridcity.domain.access import Actor, Permission, Role, parse_roles, require
 from gridcity.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridcity.services import audit
+from gridcity.services import audit, auth
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.pagination import Page, paginate
 
@@ -229,7 +228,7 @@ def update_user(
                 info=info,
             )
             if not row.is_active:
-                session.execute(sa.delete(UserSession).where(UserSession.user_id == row.id))
+                auth.end_all_access(session, row.id, now)
         return UserView.of(row)
 
 
@@ -247,32 +246,44 @@ def set_password(
     if not own:
         require(actor, Permission.USER_WRITE)
     now = deps.clock()
+    wrong = InvalidInput("current_password_wrong", "The current password is wrong")
+    refused = False
+    # A wrong current password is counted towards the lockout and that count must be
+    # committed, so the refusal is raised after the transaction.
     with deps.db.transaction() as session:
         row = _get(session, user_id)
-        if (
-            own
-            and not actor.can(Permission.USER_WRITE)
-            and (
-                current_password is None
-                or not deps.hasher.verify(current_password, row.password_hash)
-            )
+        if own and (
+            current_password is None or not deps.hasher.verify(current_password, row.password_hash)
         ):
-            raise InvalidInput("current_password_wrong", "The current password is wrong")
-        deps.password_policy.check(new_password, username=row.username)
-        row.password_hash = deps.hasher.hash(new_password)
-        row.password_changed_at = now
-        row.updated_at = now
-        session.execute(sa.delete(UserSession).where(UserSession.user_id == row.id))
-        audit.append(
-            session,
-            at=now,
-            actor=actor,
-            action="user.password_set",
-            target_type="user",
-            target_id=row.id,
-            detail={"by_self": own},
-            info=info,
-        )
+            auth.record_wrong_password(
+                deps, session, row, now=now, info=info, reason="wrong_current_password"
+            )
+            refused = True
+        else:
+            _replace_password(deps, session, row, new_password, now)
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="user.password_set",
+                target_type="user",
+                target_id=row.id,
+                detail={"by_self": own},
+                info=info,
+            )
+    if refused:
+        raise wrong
+
+
+def _replace_password(
+    deps: ServiceDeps, session: Session, row: User, new_password: str, now: datetime
+) -> None:
+    """Hash the new password (policy checked) and end every session and token of the user."""
+    deps.password_policy.check(new_password, username=row.username)
+    row.password_hash = deps.hasher.hash(new_password)
+    row.password_changed_at = now
+    row.updated_at = now
+    auth.end_all_access(session, row.id, now)
 
 
 def unlock_user(deps: ServiceDeps, actor: Actor, user_id: int, *, info: RequestInfo) -> UserView:
