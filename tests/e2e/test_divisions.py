@@ -74,3 +74,19 @@ def test_a_bad_code_is_refused_with_the_reason_and_my_input_kept(page, live) -> 
     form.get_by_role("button", name="保存").click()
     assert "上级区划 110101009 尚不存在" in page.locator(".flash.error").inner_text()
     assert form.locator("input[name=name]").input_value() == "孤儿社区"
+
+
+@pytest.mark.browser
+def test_a_division_name_with_markup_is_shown_as_text_on_the_map(page, live) -> None:
+    from gridcity.services import divisions
+    from tests.factories import COMM_B1, SYSTEM, TEST_INFO
+
+    server, container, _city = live
+    hostile = '<img src=x onerror="window.__xss = 1">'
+    divisions.update_division(container.deps, SYSTEM, COMM_B1, name=hostile, info=TEST_INFO)
+    _sign_in_as_admin(page, server.url)
+    page.goto(f"{server.url}/map")
+    page.wait_for_selector(".map-label-community", state="attached")
+    page.wait_for_timeout(300)
+    assert page.evaluate("window.__xss") is None
+    assert page.locator(".map-label-community", has_text=hostile).count() == 1

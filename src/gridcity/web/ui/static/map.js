@@ -142,7 +142,7 @@
           interactive: false,
           className: "map-label map-label-" + level,
         });
-        tip.setLatLng(layer.getCenter()).setContent(layer.feature.properties.name);
+        tip.setLatLng(layer.getCenter()).setContent(document.createTextNode(layer.feature.properties.name));
         group.addLayer(tip);
       });
     });
