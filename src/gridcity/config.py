@@ -53,6 +53,8 @@ class Settings(BaseSettings):
     lockout_minutes: Annotated[int, Field(ge=1, le=24 * 60)] = 15
     password_min_length: Annotated[int, Field(ge=8, le=128)] = 10
     cookie_secure: bool = False
+    max_request_mb: Annotated[int, Field(ge=1, le=100)] = 6
+    max_upload_mb: Annotated[int, Field(ge=1, le=1000)] = 25
 
     basemap_url: str = ""
     basemap_crs: BasemapCrs = BasemapCrs.WGS84

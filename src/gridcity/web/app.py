@@ -16,15 +16,16 @@ from gridcity.config import Settings, load_settings
 from gridcity.jobs import JobThread
 from gridcity.web import ops
 from gridcity.web.api import api_router
+from gridcity.web.asgi import LANG_COOKIE, cookies_of
 from gridcity.web.csrf import CSRFMiddleware
 from gridcity.web.errors import install_error_handlers
 from gridcity.web.i18n import current_locale, pick_locale
+from gridcity.web.limits import MB, BodyLimitMiddleware
 from gridcity.web.observability import Metrics, RequestContextMiddleware, configure_logging
 from gridcity.web.templating import Templates
 from gridcity.web.ui import ui_router
 
 STATIC = Path(__file__).resolve().parent / "ui" / "static"
-LANG_COOKIE = "gridcity_lang"
 
 
 class LocaleMiddleware:
@@ -36,13 +37,7 @@ class LocaleMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            cookie = None
-            for name, value in scope.get("headers", []):
-                if name == b"cookie":
-                    for part in value.decode("latin-1").split(";"):
-                        key, _, val = part.strip().partition("=")
-                        if key == LANG_COOKIE:
-                            cookie = val
+            cookie = cookies_of(scope).get(LANG_COOKIE)
             token = current_locale.set(pick_locale(cookie, None, self.default))
             try:
                 await self.app(scope, receive, send)
@@ -75,6 +70,8 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         "from `POST /api/v1/auth/token`.",
         docs_url="/docs",
         redoc_url=None,
+        # A pasted GeoJSON boundary may exceed Starlette's 1 MB text-field default.
+        form_limits={"max_part_size": container.settings.max_request_mb * MB},
     )
     app.state.container = container
     app.state.templates = Templates()
@@ -86,6 +83,16 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     app.mount("/static", StaticFiles(directory=STATIC, check_dir=False), name="static")
     s = container.settings
     app.add_middleware(LocaleMiddleware, default=s.default_locale)
-    app.add_middleware(CSRFMiddleware, secret=s.secret_key, secure_cookies=s.cookie_secure)
+    app.add_middleware(
+        CSRFMiddleware,
+        secret=s.secret_key,
+        secure_cookies=s.cookie_secure,
+        max_part_size=s.max_request_mb * MB,
+    )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        max_bytes=s.max_request_mb * MB,
+        max_upload_bytes=s.max_upload_mb * MB,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

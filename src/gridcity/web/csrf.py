@@ -10,22 +10,23 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from http.cookies import SimpleCookie
 from typing import Any
 from urllib.parse import parse_qs
 
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from gridcity.web.i18n import N_, pick_locale, translations
+from gridcity.web.asgi import ANON_COOKIE, SESSION_COOKIE, cookies_of, header_of, refuse
+from gridcity.web.i18n import N_
 
-SESSION_COOKIE = "gridcity_session"
-ANON_COOKIE = "gridcity_anon"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
-MAX_FORM_BYTES = 25 * 1024 * 1024
+
+
+class _Unreadable(Exception):
+    """A multipart form that cannot be parsed (e.g. a text field over the part limit)."""
 
 
 def csrf_token_for(secret: str, cookie_value: str) -> str:
@@ -33,37 +34,22 @@ def csrf_token_for(secret: str, cookie_value: str) -> str:
     return hmac.new(secret.encode(), b"csrf:" + cookie_value.encode(), hashlib.sha256).hexdigest()
 
 
-def _cookies(scope: Scope) -> dict[str, str]:
-    jar: SimpleCookie = SimpleCookie()
-    for name, value in scope.get("headers", []):
-        if name == b"cookie":
-            try:
-                jar.load(value.decode("latin-1"))
-            except Exception:
-                continue
-    return {k: m.value for k, m in jar.items()}
-
-
-def _header(scope: Scope, wanted: bytes) -> str:
-    for name, value in scope.get("headers", []):
-        if name == wanted:
-            return str(value.decode("latin-1"))
-    return ""
-
-
 class CSRFMiddleware:
     """Checks the token on unsafe methods and sets the anonymous nonce cookie when needed."""
 
-    def __init__(self, app: ASGIApp, *, secret: str, secure_cookies: bool = False) -> None:
+    def __init__(
+        self, app: ASGIApp, *, secret: str, secure_cookies: bool = False, max_part_size: int
+    ) -> None:
         self.app = app
         self.secret = secret
         self.secure = secure_cookies
+        self.max_part_size = max_part_size
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        cookies = _cookies(scope)
+        cookies = cookies_of(scope)
         session = cookies.get(SESSION_COOKIE, "")
         anon = cookies.get(ANON_COOKIE, "")
         new_anon = ""
@@ -75,40 +61,46 @@ class CSRFMiddleware:
         state["csrf_token"] = expected
 
         method = scope["method"]
-        content_type = _header(scope, b"content-type").lower()
+        content_type = header_of(scope, b"content-type").lower()
         is_form = content_type.startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
         )
-        bearer_only = _header(scope, b"authorization").lower().startswith("bearer ") and not session
+        bearer_only = (
+            header_of(scope, b"authorization").lower().startswith("bearer ") and not session
+        )
         needs_check = method not in SAFE_METHODS and not bearer_only and (bool(session) or is_form)
 
         if needs_check:
-            given = _header(scope, CSRF_HEADER.encode())
+            given = header_of(scope, CSRF_HEADER.encode())
             replay: list[Message] = []
             if not given and is_form:
-                body, too_big = await _read_body(receive)
-                if too_big:
-                    await _refuse(
+                body = await _read_body(receive)
+                try:
+                    given = await _form_token(scope, body, content_type, self.max_part_size)
+                except _Unreadable:
+                    await refuse(
                         scope,
                         send,
-                        413,
-                        "payload_too_large",
-                        N_("The request is too large"),
-                        cookies,
+                        400,
+                        "form_unreadable",
+                        N_(
+                            "The form could not be read: a text field is larger than %(mb)s MB; "
+                            "upload large content as a file"
+                        ),
+                        mb=f"{self.max_part_size / 1024 / 1024:g}",
                     )
                     return
-                given = await _form_token(scope, body, content_type)
                 replay = [{"type": "http.request", "body": body, "more_body": False}]
             if not given or not hmac.compare_digest(given, expected):
-                await _refuse(
+                await refuse(
                     scope,
                     send,
                     403,
                     "csrf_failed",
                     N_(
-                        "The form has expired or did not come from this site; reload the page and try again"
+                        "The form has expired or did not come from this site; "
+                        "reload the page and try again"
                     ),
-                    cookies,
                 )
                 return
             if replay:
@@ -129,24 +121,20 @@ class CSRFMiddleware:
         await self.app(scope, receive, send_with_cookie)
 
 
-async def _read_body(receive: Receive) -> tuple[bytes, bool]:
+async def _read_body(receive: Receive) -> bytes:
+    """The whole body (its size is capped by the body-limit middleware outside)."""
     chunks: list[bytes] = []
-    size = 0
     while True:
         message = await receive()
         if message["type"] != "http.request":
             break
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_FORM_BYTES:
-            return b"", True
-        chunks.append(chunk)
+        chunks.append(message.get("body", b""))
         if not message.get("more_body", False):
             break
-    return b"".join(chunks), False
+    return b"".join(chunks)
 
 
-async def _form_token(scope: Scope, body: bytes, content_type: str) -> str:
+async def _form_token(scope: Scope, body: bytes, content_type: str, max_part_size: int) -> str:
     if content_type.startswith("application/x-www-form-urlencoded"):
         values = parse_qs(body.decode("utf-8", "replace")).get(CSRF_FIELD, [""])
         return values[0]
@@ -160,9 +148,9 @@ async def _form_token(scope: Scope, body: bytes, content_type: str) -> str:
         return {"type": "http.request", "body": body, "more_body": False}
 
     try:
-        form = await Request(scope, once).form()
-    except Exception:
-        return ""
+        form = await Request(scope, once).form(max_part_size=max_part_size)
+    except MultiPartException as exc:
+        raise _Unreadable from exc
     value = form.get(CSRF_FIELD)
     return value if isinstance(value, str) else ""
 
@@ -176,25 +164,3 @@ def _replaying(messages: list[Message], receive: Receive) -> Receive:
         return await receive()
 
     return replay
-
-
-async def _refuse(
-    scope: Scope, send: Send, status: int, code: str, message: str, cookies: dict[str, str]
-) -> None:
-    # Runs outside the locale middleware, so the language is read from the cookie here.
-    locale = pick_locale(cookies.get("gridcity_lang"), None, "zh_CN")
-    message = translations(locale).gettext(message)
-    response: Response
-    if scope["path"].startswith("/api/"):
-        response = JSONResponse({"code": code, "message": message}, status_code=status)
-    else:
-        response = HTMLResponse(
-            f"<!doctype html><meta charset=utf-8><title>{status}</title>"
-            f"<h1>{status}</h1><p>{message}</p><p><a href='/login'>/login</a></p>",
-            status_code=status,
-        )
-
-    async def no_body() -> Message:
-        return {"type": "http.disconnect"}
-
-    await response(scope, no_body, send)

@@ -11,7 +11,7 @@ from gridcity.domain.access import Actor
 from gridcity.domain.errors import Unauthenticated
 from gridcity.services import auth
 from gridcity.services.deps import RequestInfo, ServiceDeps
-from gridcity.web.csrf import SESSION_COOKIE
+from gridcity.web.asgi import SESSION_COOKIE
 
 
 class LoginRequired(Exception):

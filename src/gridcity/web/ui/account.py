@@ -9,14 +9,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from gridcity.domain.errors import DomainError, Unauthenticated
 from gridcity.services import auth, users
-from gridcity.web.csrf import SESSION_COOKIE
+from gridcity.web.asgi import LANG_COOKIE, SESSION_COOKIE
 from gridcity.web.deps import AnyActor, Deps, Info, PageActor
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import LOCALES
 from gridcity.web.ui.common import flashes, redirect, safe_next
 
 router = APIRouter()
-LANG_COOKIE = "gridcity_lang"
 
 
 @router.get("/", response_class=RedirectResponse)
@@ -83,7 +82,7 @@ def choose_language(
     locale: Annotated[str, Form()], next: Annotated[str, Form(max_length=500)] = ""
 ) -> Response:
     """Switch the interface language (zh_CN / en)."""
-    response = redirect(safe_next(next) if next != "/login" else "/login")
+    response = redirect(safe_next(next))
     if locale in LOCALES:
         response.set_cookie(LANG_COOKIE, locale, max_age=365 * 86400, samesite="lax")
     return response
