@@ -51,10 +51,18 @@ def _safe_url(url: str) -> str:
     return sa.engine.make_url(url).render_as_string(hide_password=True)
 
 
+def _bootstrap(settings: Settings) -> Container:
+    """Build the container, or one clear line when the database cannot even be opened."""
+    try:
+        return bootstrap(settings)
+    except (OSError, ValueError, sa.exc.ArgumentError) as exc:
+        fail(f"cannot open the database {_safe_url(settings.database_url)}: {exc}")
+
+
 def _container(*, need_schema: bool = True) -> Container:
     """Settings + a reachable database (+ an up-to-date schema), or one clear line and exit."""
     settings = _settings()
-    container = bootstrap(settings)
+    container = _bootstrap(settings)
     try:
         with container.db.engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
@@ -248,7 +256,7 @@ def check() -> None:
     problems: list[str] = []
     print(f"environment: {settings.env.value}")
     print(f"database:    {_safe_url(settings.database_url)}")
-    container = bootstrap(settings)
+    container = _bootstrap(settings)
     try:
         with container.db.engine.connect() as conn:
             print(f"spatial:     {spatial_version(conn)}")

@@ -8,6 +8,8 @@ from typing import Annotated
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 PLACEHOLDER_SECRETS = frozenset({"", "changeme", "changethis", "secret", "dev-insecure-secret-key"})
 DEV_SECRET = "dev-insecure-secret-key"
@@ -69,6 +71,10 @@ class Settings(BaseSettings):
             value = "postgresql+psycopg://" + value.split("://", 1)[1]
         if not (value.startswith("sqlite") or value.startswith("postgresql+psycopg://")):
             raise ValueError("must start with sqlite:/// or postgresql+psycopg://")
+        try:
+            _ = make_url(value).port  # the port is parsed lazily; make a bad one fail here
+        except (ArgumentError, ValueError) as exc:
+            raise ValueError(f"is not a valid database URL ({exc})") from None
         return value
 
     @field_validator("default_locale")

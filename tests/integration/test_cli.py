@@ -288,3 +288,20 @@ def test_serve_on_a_port_in_use_is_one_clear_line(gridcity: Gridcity, sqlite_url
         run = gridcity("serve", "--port", port, GRIDCITY_DATABASE_URL=sqlite_url)
     line = assert_one_error_line(run, f"gridcity: error: cannot listen on 127.0.0.1:{port}")
     assert "--port" in line
+
+
+@pytest.mark.parametrize(
+    ("url", "starting"),
+    [
+        (
+            "postgresql+psycopg://u@h:abc/db",
+            "gridcity: error: GRIDCITY_DATABASE_URL: is not a valid",
+        ),
+        ("sqlite:////proc/no/such/dir/x.db", "gridcity: error: cannot open the database"),
+    ],
+)
+@pytest.mark.parametrize("command", ["check", "init"])
+def test_a_database_that_cannot_be_opened_is_one_clear_line(
+    gridcity: Gridcity, url: str, starting: str, command: str
+) -> None:
+    assert_one_error_line(gridcity(command, GRIDCITY_DATABASE_URL=url), starting)
