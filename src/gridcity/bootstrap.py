@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 from dataclasses import dataclass
+from pathlib import Path
 
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
 from gridcity.adapters.db.engine import Database, create_db_engine
-from gridcity.config import Settings
+from gridcity.config import Environment, Settings
 from gridcity.domain.passwords import LockoutPolicy, PasswordPolicy
 from gridcity.services.deps import ServiceDeps
 
@@ -31,8 +34,27 @@ def password_hasher() -> PasswordHash:
     return PasswordHash((Argon2Hasher(),))
 
 
+def local_secret(settings: Settings) -> str:
+    """The secret key: the configured one, else (outside production) one generated per
+    installation and kept in ``secret_key`` beside the SQLite file (or in ``var/``), so that a
+    development server never signs with a value published in this repository."""
+    if settings.secret_key:
+        return settings.secret_key
+    if settings.env is Environment.TEST:
+        return secrets.token_urlsafe(48)
+    folder = settings.sqlite_path.parent if settings.sqlite_path else Path("var")
+    path = folder / "secret_key"
+    if not path.exists():
+        folder.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
 def bootstrap(settings: Settings, *, hasher: PasswordHash | None = None) -> Container:
     """Wire adapters into the services for one process."""
+    settings = settings.model_copy(update={"secret_key": local_secret(settings)})
     db = Database(create_db_engine(settings.database_url))
     deps = ServiceDeps(
         db=db,

@@ -16,7 +16,7 @@ from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
 from gridcity.bootstrap import Container, bootstrap
-from gridcity.config import ConfigError, Settings, load_settings
+from gridcity.config import ConfigError, Environment, Settings, load_settings
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.errors import DomainError
 from gridcity.services.deps import CLI
@@ -172,6 +172,12 @@ def serve(
     container = _container()
     s = container.settings
     _check_port_free(host or s.host, port or s.port)
+    if s.env is Environment.PRODUCTION and not s.cookie_secure:
+        print(
+            "gridcity: warning: GRIDCITY_COOKIE_SECURE is false; set it to true behind HTTPS "
+            "so session cookies are never sent in clear",
+            file=sys.stderr,
+        )
     print(
         f"gridcity serving on http://{host or s.host}:{port or s.port}  "
         f"(database {_safe_url(s.database_url)}, {workers} worker(s))",

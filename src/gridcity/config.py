@@ -41,7 +41,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="GRIDCITY_", extra="ignore", frozen=True)
 
     env: Environment = Environment.DEVELOPMENT
-    secret_key: str = DEV_SECRET
+    # Empty outside production means "generate one per installation" (see bootstrap.py).
+    secret_key: str = ""
     database_url: str = "sqlite:///var/gridcity.db"
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 8000

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from gridcity.bootstrap import local_secret
 from gridcity.config import DEV_SECRET, ConfigError, Environment, load_settings
 
 REAL_SECRET = "k3Jq9vX2mP8sL5tR7wZ1nB4cF6hD0gYaE-uQ_iO"
@@ -46,10 +47,23 @@ def test_production_refuses_the_default_secret_read_from_the_environment(
 
 
 def test_development_accepts_the_placeholder_secret() -> None:
-    settings = load_settings()
+    settings = load_settings(secret_key=DEV_SECRET)
 
     assert settings.env is Environment.DEVELOPMENT
     assert settings.secret_key == DEV_SECRET
+
+
+def test_development_without_a_secret_generates_one_per_installation(tmp_path) -> None:
+    settings = load_settings(database_url=f"sqlite:///{tmp_path}/db/gridcity.db")
+
+    first = local_secret(settings)
+    again = local_secret(settings)
+
+    assert settings.secret_key == ""
+    assert first == again and len(first) >= 48 and first != DEV_SECRET
+    key_file = tmp_path / "db" / "secret_key"
+    assert key_file.read_text() == first
+    assert key_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_production_refuses_a_secret_shorter_than_32_characters() -> None:
