@@ -31,10 +31,11 @@ node_modules/.package-lock.json: package.json package-lock.json
 
 # Third-party front-end files come from npm and are copied here at build time (never committed).
 $(VENDOR)/.built: node_modules/.package-lock.json
-	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet
+	rm -rf $(VENDOR) && mkdir -p $(VENDOR)/leaflet $(VENDOR)/swagger-ui
 	cp node_modules/htmx.org/dist/htmx.min.js $(VENDOR)/htmx.min.js
 	cp node_modules/alpinejs/dist/cdn.min.js $(VENDOR)/alpine.min.js
 	cp -r node_modules/leaflet/dist/leaflet.js node_modules/leaflet/dist/leaflet.css node_modules/leaflet/dist/images $(VENDOR)/leaflet/
+	cp node_modules/swagger-ui-dist/swagger-ui-bundle.js node_modules/swagger-ui-dist/swagger-ui.css $(VENDOR)/swagger-ui/
 	@touch $@
 
 assets: $(VENDOR)/.built

@@ -273,7 +273,12 @@ def check() -> None:
             problems.append("schema is not up to date: run `gridcity migrate`")
     except sa.exc.SQLAlchemyError as exc:
         problems.append(f"database unreachable: {str(exc).splitlines()[0]}")
-    for asset in ("htmx.min.js", "alpine.min.js", "leaflet/leaflet.js"):
+    for asset in (
+        "htmx.min.js",
+        "alpine.min.js",
+        "leaflet/leaflet.js",
+        "swagger-ui/swagger-ui-bundle.js",
+    ):
         if not (STATIC / "vendor" / asset).exists():
             problems.append(f"front-end asset missing: static/vendor/{asset} (run `make assets`)")
     zh = translations("zh_CN").gettext("Sign in")

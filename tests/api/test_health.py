@@ -40,7 +40,10 @@ def test_every_response_carries_a_request_id(client: TestClient) -> None:
 def test_openapi_is_served(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert "/api/v1/divisions" in spec["paths"]
-    assert client.get("/docs").status_code == 200
+    docs = client.get("/docs")
+    assert docs.status_code == 200
+    assert "/static/vendor/swagger-ui/swagger-ui-bundle.js" in docs.text
+    assert "cdn" not in docs.text.lower()
 
 
 def test_database_has_the_tables_after_migration(container) -> None:

@@ -68,7 +68,7 @@ def create_app(container: Container | None = None, settings: Settings | None = N
         description="Grid-based city management API (城市网格化管理). Errors are "
         '`{"code": "...", "message": "..."}`; authenticate with `Authorization: Bearer <token>` '
         "from `POST /api/v1/auth/token`.",
-        docs_url="/docs",
+        docs_url=None,  # served by web/ops.py from our own static files, not a CDN
         redoc_url=None,
         # A pasted GeoJSON boundary may exceed Starlette's 1 MB text-field default.
         form_limits={"max_part_size": container.settings.max_request_mb * MB},

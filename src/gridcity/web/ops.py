@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 
 router = APIRouter(tags=["operations"])
@@ -28,3 +29,15 @@ def healthz(request: Request) -> JSONResponse:
 def metrics(request: Request) -> Response:
     """Request counts and latencies in the Prometheus text format."""
     return Response(request.app.state.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(request: Request) -> HTMLResponse:
+    """Swagger UI for the OpenAPI spec, served from our own static files (works offline)."""
+    return get_swagger_ui_html(
+        openapi_url=request.app.openapi_url,
+        title="gridcity API",
+        swagger_js_url="/static/vendor/swagger-ui/swagger-ui-bundle.js",
+        swagger_css_url="/static/vendor/swagger-ui/swagger-ui.css",
+        swagger_favicon_url="/static/favicon.svg",
+    )
