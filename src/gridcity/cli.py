@@ -118,12 +118,22 @@ def demo(
     from gridcity.services import demo_city
 
     container = _container()
+    if container.settings.env is Environment.PRODUCTION:
+        fail(
+            "the demo city is refused when GRIDCITY_ENV=production: its accounts share a "
+            "published password"
+        )
     try:
         with Progress(transient=True) as bars:
             report = demo_city.load_demo_city(
                 container.deps, SYSTEM, seed=seed, info=CLI, progress=_progress_of(bars)
             )
     except demo_city.AlreadyLoaded:
+        if not demo_city.is_loaded(container.deps, SYSTEM):
+            print(
+                "demo city: not loaded — the database already holds other divisions, kept as they are"
+            )
+            return
         print("demo city: already loaded, data kept")
     except DomainError as exc:
         fail(f"demo city: {exc}")

@@ -305,3 +305,45 @@ def test_a_database_that_cannot_be_opened_is_one_clear_line(
     gridcity: Gridcity, url: str, starting: str, command: str
 ) -> None:
     assert_one_error_line(gridcity(command, GRIDCITY_DATABASE_URL=url), starting)
+
+
+def test_demo_loads_once_and_then_keeps_the_data(gridcity: Gridcity, sqlite_url: str) -> None:
+    first = gridcity("demo", GRIDCITY_DATABASE_URL=sqlite_url)
+    second = gridcity("demo", GRIDCITY_DATABASE_URL=sqlite_url)
+    assert first.code == 0 and "204 communities" in first.out and "Grid#2026demo" in first.out
+    assert second.code == 0 and "already loaded, data kept" in second.out
+    assert "Grid#2026demo" in second.out
+
+
+def test_demo_prints_no_logins_into_a_database_that_holds_other_data(
+    gridcity: Gridcity, sqlite_url: str
+) -> None:
+    from gridcity.bootstrap import bootstrap
+    from gridcity.domain.divisions import DivisionLevel
+    from gridcity.services import divisions
+    from tests.conftest import FAST_HASHER, settings_for
+    from tests.factories import SYSTEM, TEST_INFO
+
+    container = bootstrap(settings_for(sqlite_url), hasher=FAST_HASHER)
+    divisions.create_division(
+        container.deps,
+        SYSTEM,
+        code="320582",
+        name="张家港市",
+        level=DivisionLevel.DISTRICT,
+        info=TEST_INFO,
+    )
+    container.db.engine.dispose()
+    run = gridcity("demo", GRIDCITY_DATABASE_URL=sqlite_url)
+    assert run.code == 0 and "not loaded" in run.out
+    assert "Grid#2026demo" not in run.out
+
+
+def test_demo_is_refused_in_production(gridcity: Gridcity, sqlite_url: str) -> None:
+    run = gridcity(
+        "demo",
+        GRIDCITY_DATABASE_URL=sqlite_url,
+        GRIDCITY_ENV="production",
+        GRIDCITY_SECRET_KEY="k" * 20 + "#Q9" * 10,
+    )
+    assert_one_error_line(run, "gridcity: error: the demo city is refused")

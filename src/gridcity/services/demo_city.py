@@ -385,6 +385,12 @@ def load_demo_city(
     )
 
 
+def is_loaded(deps: ServiceDeps, actor: Actor) -> bool:
+    """True when every demo account exists (so the printed logins really work)."""
+    names = {user.username for user in DEMO_USERS}
+    return users.existing_usernames(deps, actor, names) == names
+
+
 def _stepper(progress: Progress | None, label: str, total: int) -> Advance:
     """The progress callback for one stage (a no-op without a progress factory)."""
     return progress(label, total) if progress is not None else (lambda _step: None)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -345,6 +346,14 @@ def list_users(
         query = query.where(User.department_id == department_id)
     with deps.db.read() as session:
         return paginate(session, query, page=page, per_page=per_page, convert=UserView.of)
+
+
+def existing_usernames(deps: ServiceDeps, actor: Actor, names: Iterable[str]) -> set[str]:
+    """Which of the given usernames have an account."""
+    require(actor, Permission.USER_READ)
+    wanted = sorted({n.strip().lower() for n in names})
+    with deps.db.read() as session:
+        return set(session.scalars(sa.select(User.username).where(User.username.in_(wanted))))
 
 
 def count_users(deps: ServiceDeps, actor: Actor) -> int:
