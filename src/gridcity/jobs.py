@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -12,6 +13,7 @@ import sqlalchemy as sa
 import structlog
 
 from gridcity.adapters.db.tables import JobRun
+from gridcity.domain.errors import Conflict
 from gridcity.services import auth
 from gridcity.services.deps import ServiceDeps
 
@@ -32,10 +34,9 @@ JOBS: tuple[Job, ...] = (Job("purge_expired_sessions", timedelta(hours=1), auth.
 
 def _claim(deps: ServiceDeps, job: Job) -> bool:
     now = deps.clock()
+    with suppress(Conflict):  # another process created the row at the same moment: fine
+        _ensure_row(deps, job.name)
     with deps.db.transaction() as session:
-        if session.get(JobRun, job.name) is None:
-            session.add(JobRun(name=job.name, last_result=""))
-            session.flush()
         claimed = session.execute(
             sa.update(JobRun)
             .where(
@@ -45,6 +46,12 @@ def _claim(deps: ServiceDeps, job: Job) -> bool:
             .values(last_started_at=now)
         )
         return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def _ensure_row(deps: ServiceDeps, name: str) -> None:
+    with deps.db.transaction() as session:
+        if session.get(JobRun, name) is None:
+            session.add(JobRun(name=name, last_result=""))
 
 
 def run_due(deps: ServiceDeps, jobs: tuple[Job, ...] = JOBS) -> list[str]:

@@ -140,6 +140,7 @@ def test_a_new_user_signs_in_on_their_role_home(admin: TestClient, city: SmallCi
             roles=["dispatcher"],
             center_id=city.center_ids["command_center"],
             scope_divisions=[SUB_A, COMM_A1],
+            scope_departments=[str(next(iter(city.department_ids.values())))],
         ),
     )
     assert created.status_code == 303
@@ -148,6 +149,8 @@ def test_a_new_user_signs_in_on_their_role_home(admin: TestClient, city: SmallCi
     assert re.search(rf'value="{SUB_A}" checked', page) and re.search(
         rf'value="{COMM_A1}" checked', page
     )
+    department = next(iter(city.department_ids.values()))
+    assert re.search(rf'name="scope_departments" value="{department}" checked', page)
 
     with TestClient(admin.app) as browser:
         browser_login(browser, "zhang.san", NEW_PASSWORD)

@@ -70,3 +70,19 @@ def test_search_and_pagination_of_divisions(client: TestClient, city: SmallCity)
         2,
     )
     assert not {i["code"] for i in first["items"]} & {i["code"] for i in second["items"]}
+
+
+def test_search_wildcards_are_taken_literally(client: TestClient, city: SmallCity) -> None:
+    headers = api_token(client, "admin")
+    assert _codes(client, headers, q="_") == set()
+    assert _codes(client, headers, q="%") == set()
+    users = client.get("/api/v1/users", params={"q": "_"}, headers=headers).json()
+    assert users["total"] == 0
+
+
+def test_division_codes_in_other_scripts_digits_are_refused(
+    client: TestClient, city: SmallCity
+) -> None:
+    headers = api_token(client, "admin")
+    body = {"code": "110101٠٠٩", "name": "x", "level": "subdistrict"}
+    assert client.post("/api/v1/divisions", json=body, headers=headers).status_code == 422

@@ -138,3 +138,28 @@ def test_postgis_geodesic_area_agrees_with_ours_within_a_tenth_of_a_percent(
     assert ours > 20_000_000  # about 5 km × 5.5 km, less the hole: a real district-sized area
     assert abs(postgis_area - ours) / postgis_area < 0.001
     assert stored_area == ours
+
+
+def test_a_unique_key_lost_to_a_concurrent_insert_is_a_conflict_not_a_crash(container) -> None:
+    """Two requests check "is the code free?" at once; the loser gets 409, not a 500."""
+    from datetime import UTC, datetime
+
+    import pytest
+
+    from gridcity.adapters.db.tables import Division
+    from gridcity.domain.errors import Conflict
+
+    now = datetime(2026, 11, 27, tzinfo=UTC)
+    row = {
+        "code": "110101",
+        "level": "district",
+        "name": "东城区",
+        "is_active": True,
+        "created_at": now,
+        "updated_at": now,
+    }
+    with container.db.transaction() as session:
+        session.add(Division(**row))
+    with pytest.raises(Conflict) as refused, container.db.transaction() as session:
+        session.add(Division(**row))
+    assert refused.value.code == "concurrent_change"

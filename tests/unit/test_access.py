@@ -51,7 +51,6 @@ def test_a_division_prefix_covers_its_children_but_not_its_siblings() -> None:
     assert scope.covers_division("110101001002")
     assert not scope.covers_division("110101002")
     assert not scope.covers_division("110101")
-    assert scope.touches_division("110101")
 
 
 def test_an_empty_scope_sees_nothing_and_everything_sees_all() -> None:

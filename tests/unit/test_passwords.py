@@ -44,3 +44,10 @@ def test_the_fifth_failure_locks_for_the_configured_minutes() -> None:
     assert locked == now + timedelta(minutes=15)
     assert policy.is_locked(locked, now + timedelta(minutes=14))
     assert not policy.is_locked(locked, now + timedelta(minutes=15))
+
+
+@pytest.mark.parametrize("password", ["Password123!", "Admin@123456", "1Qaz2Wsx!@#$"])
+def test_well_known_passwords_dressed_up_with_symbols_are_refused(password: str) -> None:
+    with pytest.raises(InvalidInput) as refused:
+        POLICY.check(password, username="zhangsan")
+    assert refused.value.code == "password_common"

@@ -75,10 +75,6 @@ class Scope:
         """True when the division (or an ancestor of it) is in scope."""
         return self.everything or any(code.startswith(prefix) for prefix in self.divisions)
 
-    def touches_division(self, code: str) -> bool:
-        """True when the division is in scope or contains something in scope (for map context)."""
-        return self.covers_division(code) or any(p.startswith(code) for p in self.divisions)
-
     def covers_department(self, department_id: int) -> bool:
         """True when the department is in scope."""
         return self.everything or department_id in self.departments

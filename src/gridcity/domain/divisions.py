@@ -35,7 +35,7 @@ CHILD_LEVEL = {
     DivisionLevel.SUBDISTRICT: DivisionLevel.COMMUNITY,
     DivisionLevel.COMMUNITY: None,
 }
-_DIGITS = re.compile(r"^\d+$")
+_DIGITS = re.compile(r"^[0-9]+$")  # not \d: it accepts other scripts' digits
 # GB/T 2260 province prefixes (11 Beijing … 65 Xinjiang, 71 Taiwan, 81/82 HK/Macao).
 _PROVINCES = frozenset(
     [

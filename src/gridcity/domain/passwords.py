@@ -20,6 +20,14 @@ _COMMON = frozenset(
         "1q2w3e4r5t",
         "abc123456",
         "woaini1314",
+        "woaini520",
+        "admin123",
+        "admin123456",
+        "admin888",
+        "qwerty123",
+        "1qaz2wsx",
+        "qq123456",
+        "abc123",
     }
 )
 
@@ -41,6 +49,9 @@ class PasswordPolicy:
             )
         if len(password) > 256:
             raise InvalidInput("password_too_long", "The password may have at most 256 characters")
+        # "Password123!" is as weak as "password123": compare letters and digits only.
+        if "".join(c for c in password.lower() if c.isalnum()) in _COMMON:
+            raise InvalidInput("password_common", "The password is too common")
         classes = sum(
             (
                 any(c.islower() for c in password),
@@ -60,8 +71,6 @@ class PasswordPolicy:
             raise InvalidInput(
                 "password_contains_username", "The password must not contain the username"
             )
-        if lowered in _COMMON:
-            raise InvalidInput("password_common", "The password is too common")
 
 
 @dataclass(frozen=True)

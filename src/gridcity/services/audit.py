@@ -85,8 +85,12 @@ def list_entries(
     require(actor, Permission.AUDIT_READ)
     query = sa.select(AuditLog).order_by(AuditLog.id.desc())
     if q:
-        like = f"%{q}%"
-        query = query.where(sa.or_(AuditLog.actor_name.ilike(like), AuditLog.target_id.ilike(like)))
+        query = query.where(
+            sa.or_(
+                AuditLog.actor_name.icontains(q, autoescape=True),
+                AuditLog.target_id.icontains(q, autoescape=True),
+            )
+        )
     if action:
         query = query.where(AuditLog.action == action)
     with deps.db.read() as session:

@@ -110,7 +110,10 @@ def create_department(
     with deps.db.transaction() as session:
         _check_unique(session, values, None)
         district = session.scalar(
-            sa.select(Division.id).where(Division.level == DivisionLevel.DISTRICT.value).limit(1)
+            sa.select(Division.id)
+            .where(Division.level == DivisionLevel.DISTRICT.value)
+            .order_by(Division.id)
+            .limit(1)
         )
         row = Department(**values, district_id=district, created_at=now, updated_at=now)
         session.add(row)
@@ -184,9 +187,9 @@ def list_departments(
         term = q.strip()
         query = query.where(
             sa.or_(
-                Department.name.contains(term),
-                Department.short_name.contains(term),
-                Department.credit_code.startswith(term.upper()),
+                Department.name.contains(term, autoescape=True),
+                Department.short_name.contains(term, autoescape=True),
+                Department.credit_code.startswith(term.upper(), autoescape=True),
             )
         )
     if active_only:

@@ -211,7 +211,12 @@ def list_divisions(
     query = _scoped(actor, sa.select(Division)).order_by(Division.code)
     if q.strip():
         term = q.strip()
-        query = query.where(sa.or_(Division.name.contains(term), Division.code.startswith(term)))
+        query = query.where(
+            sa.or_(
+                Division.name.contains(term, autoescape=True),
+                Division.code.startswith(term, autoescape=True),
+            )
+        )
     if level is not None:
         query = query.where(Division.level == level.value)
     if parent:

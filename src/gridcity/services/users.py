@@ -333,9 +333,9 @@ def list_users(
         term = q.strip()
         query = query.where(
             sa.or_(
-                User.username.contains(term.lower()),
-                User.display_name.contains(term),
-                User.phone.contains(term),
+                User.username.contains(term.lower(), autoescape=True),
+                User.display_name.contains(term, autoescape=True),
+                User.phone.contains(term, autoescape=True),
             )
         )
     if role is not None:

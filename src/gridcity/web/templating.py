@@ -90,10 +90,9 @@ class Templates:
         context: dict[str, Any] | None = None,
         *,
         status_code: int = 200,
-        actor: Actor | None = None,
     ) -> HTMLResponse:
         """An HTML response of the named template."""
-        actor = actor or getattr(request.state, "actor", None) or Actor.anonymous()
+        actor = getattr(request.state, "actor", None) or Actor.anonymous()
         settings = request.app.state.container.settings
         ctx: dict[str, Any] = {
             "request": request,

@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
 from gridcity.adapters.db.spatial import configure_sqlite
+from gridcity.domain.errors import Conflict
 
 
 def create_db_engine(url: str, *, echo: bool = False) -> sa.Engine:
@@ -41,6 +42,13 @@ class Database:
         try:
             yield session
             session.commit()
+        except sa.exc.IntegrityError as exc:
+            # A unique key another request claimed between our check and our insert.
+            session.rollback()
+            raise Conflict(
+                "concurrent_change",
+                "Someone else changed the same data just now; reload and try again",
+            ) from exc
         except BaseException:
             session.rollback()
             raise

@@ -33,7 +33,7 @@ class DivisionOut(BaseModel):
 class DivisionIn(BaseModel):
     """A new division; the parent is implied by the code."""
 
-    code: str = Field(pattern=r"^\d{6}(\d{3}){0,2}$", examples=["110101001"])
+    code: str = Field(pattern=r"^[0-9]{6}([0-9]{3}){0,2}$", examples=["110101001"])
     name: str = Field(min_length=1, max_length=100)
     level: DivisionLevel
     boundary: dict[str, Any] | None = Field(
@@ -59,7 +59,7 @@ def list_divisions(
     deps: Deps,
     q: str = Query("", max_length=100, description="Name contains, or code starts with"),
     level: DivisionLevel | None = None,
-    parent: str | None = Query(None, pattern=r"^\d{6,12}$"),
+    parent: str | None = Query(None, pattern=r"^[0-9]{6,12}$"),
     page: int = Query(1, ge=1),
     per_page: int = Query(20, ge=1, le=200),
 ) -> dict[str, object]:
@@ -75,7 +75,7 @@ def boundaries(
     actor: ApiActor,
     deps: Deps,
     level: DivisionLevel | None = None,
-    parent: str | None = Query(None, pattern=r"^\d{6,12}$"),
+    parent: str | None = Query(None, pattern=r"^[0-9]{6,12}$"),
 ) -> dict[str, Any]:
     """For maps and GIS tools."""
     return divisions.boundaries_geojson(deps, actor, level=level, parent=parent)

@@ -68,11 +68,12 @@ class UserForm:
     department_id: int | None
     center_id: int | None
     scope_divisions: tuple[str, ...]
+    scope_departments: tuple[int, ...]
     phone: str
     locale: str
     is_active: bool
 
-    def to_input(self, scope_departments: frozenset[int] = frozenset()) -> users.UserInput:
+    def to_input(self) -> users.UserInput:
         """Service input; unknown role names grant nothing."""
         return users.UserInput(
             display_name=self.display_name,
@@ -81,7 +82,7 @@ class UserForm:
             department_id=self.department_id,
             center_id=self.center_id,
             scope_divisions=frozenset(self.scope_divisions),
-            scope_departments=scope_departments,
+            scope_departments=frozenset(self.scope_departments),
             is_active=self.is_active,
             locale=self.locale,
         )
@@ -93,6 +94,7 @@ def user_form(
     department_id: Annotated[int | None, Form()] = None,
     center_id: Annotated[int | None, Form()] = None,
     scope_divisions: Annotated[list[str] | None, Form()] = None,
+    scope_departments: Annotated[list[int] | None, Form()] = None,
     phone: Annotated[str, Form(max_length=30)] = "",
     locale: Annotated[str, Form(max_length=10)] = "zh_CN",
     is_active: Annotated[bool, Form()] = False,
@@ -104,6 +106,7 @@ def user_form(
         department_id,
         center_id,
         tuple(scope_divisions or ()),
+        tuple(scope_departments or ()),
         phone,
         locale,
         is_active,
@@ -195,7 +198,7 @@ def update_user(
     """Save changes (roles and scope are audited as permission changes), or show the reason."""
     require(actor, Permission.USER_WRITE)
     view = users.get_user(deps, actor, user_id)
-    data = form.to_input(scope_departments=frozenset(view.scope_departments))
+    data = form.to_input()
     try:
         users.update_user(deps, actor, user_id, data, info=info)
     except DomainError as exc:
@@ -237,6 +240,7 @@ def _values_of(data: UserForm | users.UserView) -> dict[str, Any]:
         "department_id": data.department_id,
         "center_id": data.center_id,
         "scope_divisions": list(data.scope_divisions),
+        "scope_departments": list(data.scope_departments),
         "phone": data.phone,
         "locale": data.locale,
         "is_active": data.is_active,

@@ -22,7 +22,7 @@ from gridcity.web.deps import ApiActor, Deps, PageActor
 from gridcity.web.i18n import N_, gettext_
 
 router = APIRouter(prefix="/map")
-_FULL_CODE = re.compile(r"^\d{6}(\d{3}){0,2}$")
+_FULL_CODE = re.compile(r"^[0-9]{6}([0-9]{3}){0,2}$")
 API_SOURCE = "/api/v1/divisions/geojson"
 SHIFTED_SOURCE = "/map/divisions.geojson?crs=GCJ02"
 # Words the script shows, translated here so that map.js needs no catalog of its own.

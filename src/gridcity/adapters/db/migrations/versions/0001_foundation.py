@@ -138,7 +138,6 @@ def upgrade() -> None:
             if table == "user_session"
             else [
                 sa.Column("name", sa.String(100), nullable=False),
-                sa.Column("last_used_at", UTCDateTime(), nullable=True),
                 sa.Column("revoked_at", UTCDateTime(), nullable=True),
             ]
         )
