@@ -34,6 +34,16 @@ from gridcity.domain.tiling import (
     reading_order,
 )
 from gridcity.services import departments, divisions, users
+from gridcity.services.demo_data import (
+    CENTERS,
+    DEPARTMENTS,
+    GIVEN_NAME_CHARS,
+    PLACE_SUFFIXES,
+    PLACES,
+    STREETS,
+    SUBDISTRICTS,
+    SURNAMES,
+)
 from gridcity.services.deps import RequestInfo, ServiceDeps
 
 Advance = Callable[[int], None]
@@ -48,77 +58,6 @@ ASPECT = 2.0  # north–south extent over east–west extent, like the real dist
 PROJECTED_CRS = "EPSG:4548"  # CGCS2000 / 3-degree Gauss-Kruger CM 117E
 STORED_CRS = "EPSG:4490"  # CGCS2000 lon/lat, the stored CRS
 COMMUNITIES_PER_SUBDISTRICT = (10, 14)
-
-# Real names and GB/T 10114 order; lon/lat are rough real positions, used only to lay the
-# synthetic subdistricts out in a familiar arrangement (和平里 north, 永定门外 south).
-SUBDISTRICTS: tuple[tuple[str, float, float], ...] = (
-    ("东华门街道", 116.397, 39.917),
-    ("景山街道", 116.398, 39.928),
-    ("交道口街道", 116.401, 39.940),
-    ("安定门街道", 116.408, 39.948),
-    ("北新桥街道", 116.420, 39.945),
-    ("东四街道", 116.418, 39.932),
-    ("朝阳门街道", 116.430, 39.925),
-    ("建国门街道", 116.425, 39.908),
-    ("东直门街道", 116.434, 39.943),
-    ("和平里街道", 116.418, 39.962),
-    ("前门街道", 116.398, 39.896),
-    ("崇文门外街道", 116.418, 39.896),
-    ("东花市街道", 116.434, 39.893),
-    ("龙潭街道", 116.440, 39.880),
-    ("体育馆路街道", 116.424, 39.882),
-    ("天坛街道", 116.408, 39.880),
-    ("永定门外街道", 116.402, 39.863),
-)
-
-# fmt: off
-_PLACES = (
-    "东四", "东四十条", "朝内", "史家", "演乐", "礼士", "内务", "什锦花园", "竹杆", "南门仓", "北新仓",
-    "海运仓", "府学", "交东", "菊儿", "鼓楼苑", "国子监", "分司厅", "钟楼湾", "宝钞",
-    "南锣鼓巷", "帽儿", "吉祥", "黄化门", "钟鼓", "三眼井", "多福巷", "银闸", "东厂", "智德",
-    "韶九", "霞公府", "正义路", "台基厂", "东交民巷", "赵家楼", "金宝", "西总布", "东总布",
-    "崇内", "苏州胡同", "大雅宝", "新中", "清水苑", "东环", "北官厅", "豆瓣", "仓南", "民安",
-    "草厂", "打磨厂", "鲜鱼口", "大江", "北羊市口", "东花市", "广渠门", "忠实里", "枣苑",
-    "夕照寺", "板厂", "幸福", "光明", "法华寺", "左安门", "金鱼池", "景泰", "安乐林",
-    "桃杨", "革新", "琉璃井", "青年湖", "地坛", "化工", "交林", "雍和", "香河园", "胡家园",
-    "新太仓", "北池子", "南池子", "灯市口", "东单", "米市", "花市", "磁器口", "蒲黄榆",
-    "光明楼", "沙子口", "西革新", "东晓市", "手帕口", "兴化", "育树", "北锣鼓巷", "前圆恩寺",
-    "后圆恩寺", "方家", "箭厂", "永外", "玉蜓桥",
-    "北河沿", "南河沿", "骑河楼", "织染局", "美术馆", "东官房", "大佛寺", "炒豆", "板桥", "新鲜", "东棉花", "细管", "秦老", "后永康", "前永康",
-    "羊管", "香饵", "北兵马司", "净土", "大经厂", "小经厂", "车辇店", "拈花寺", "东旺", "西营房", "东颂年", "前炒面", "十字坡", "东堂子", "西堂子",
-)
-# fmt: on
-_PLACE_SUFFIXES = ("", "东里", "西里", "南里", "北里", "东街", "西街", "胡同")
-_SURNAMES = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘蒋蔡余杜叶程苏魏吕丁任沈姚卢姜崔钟谭陆汪范金石廖贾夏韦方白邹孟熊秦"
-_GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华建国文斌宇浩凯鹏辉玲燕红晨欣雪琳海波峰亮宁立新志春梅"
-# fmt: off
-_STREETS = (
-    "东四北大街", "朝阳门内大街", "建国门内大街", "东直门南大街", "和平里东街", "广渠门内大街",
-    "天坛路", "崇文门外大街", "安定门东大街", "地安门东大街", "东花市大街", "永定门外大街",
-    "东单北大街", "北新桥三条",
-)
-# fmt: on
-
-# (name, short name, kind, USCC registration prefix) — 11 organs, 12 institutions, 91 companies.
-DEPARTMENTS: tuple[tuple[str, str, DepartmentKind, str], ...] = (
-    ("东城区城市管理委员会", "区城管委", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区城市管理综合行政执法局", "区城管执法局", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区园林绿化局", "区园林绿化局", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区市场监督管理局", "区市场监管局", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区住房和城市建设委员会", "区住建委", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区水务局", "区水务局", DepartmentKind.GOVERNMENT, "11"),
-    ("北京市生态环境局东城分局", "生态环境东城分局", DepartmentKind.GOVERNMENT, "11"),
-    ("北京市公安局公安交通管理局东城交通支队", "东城交通支队", DepartmentKind.GOVERNMENT, "11"),
-    ("东城区环境卫生服务中心", "区环卫中心", DepartmentKind.PUBLIC_INSTITUTION, "12"),
-    ("东城区市政设施养护管理中心", "区市政养护中心", DepartmentKind.PUBLIC_INSTITUTION, "12"),
-    ("北京市自来水集团东城分公司", "自来水东城分公司", DepartmentKind.ENTERPRISE, "91"),
-    ("国网北京市电力公司东城供电公司", "东城供电公司", DepartmentKind.ENTERPRISE, "91"),
-    ("北京市燃气集团东城分公司", "燃气东城分公司", DepartmentKind.ENTERPRISE, "91"),
-)
-CENTERS = (
-    (CenterKind.SUPERVISION, "东城区城市管理监督中心"),
-    (CenterKind.COMMAND, "东城区城市管理指挥中心"),
-)
 
 
 @dataclass(frozen=True)
@@ -241,7 +180,7 @@ def _subdistrict_seeds(outline: Polygon, rng: Generator) -> NDArray[np.float64]:
 def community_names(rng: Generator, count: int) -> list[str]:
     """``count`` distinct plausible community names, each place word used at most twice."""
     # A place already named after its lane or street takes no further suffix.
-    combos = [(p, s) for p in _PLACES for s in _PLACE_SUFFIXES if not (s and p[-1] in "同巷条街里")]
+    combos = [(p, s) for p in PLACES for s in PLACE_SUFFIXES if not (s and p[-1] in "同巷条街里")]
     used: dict[str, int] = {}
     names: list[str] = []
     for index in rng.permutation(len(combos)):
@@ -272,8 +211,10 @@ def credit_code(rng: Generator, prefix: str, region: str = DISTRICT_CODE) -> str
 def person_name(rng: Generator) -> str:
     """A plausible Chinese personal name (surname + one or two characters)."""
     size = 1 if rng.random() < 0.3 else 2
-    given = "".join(_GIVEN[int(i)] for i in rng.integers(len(_GIVEN), size=size))
-    return _SURNAMES[int(rng.integers(len(_SURNAMES)))] + given
+    given = "".join(
+        GIVEN_NAME_CHARS[int(i)] for i in rng.integers(len(GIVEN_NAME_CHARS), size=size)
+    )
+    return SURNAMES[int(rng.integers(len(SURNAMES)))] + given
 
 
 def _landline(rng: Generator) -> str:
@@ -289,7 +230,7 @@ def _mobile(rng: Generator) -> str:
 
 def _address(rng: Generator) -> str:
     """A street address in Dongcheng."""
-    street = _STREETS[int(rng.integers(len(_STREETS)))]
+    street = STREETS[int(rng.integers(len(STREETS)))]
     return f"北京市东城区{street}{int(rng.integers(1, 200))}号"
 
 
