@@ -6,8 +6,7 @@ import getpass
 import socket
 import sys
 import time
-from collections.abc import Callable
-from typing import Annotated, NoReturn
+from typing import Annotated
 
 import sqlalchemy as sa
 import typer
@@ -15,9 +14,17 @@ from alembic.util import CommandError
 from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
-from gridcity.bootstrap import Container, bootstrap
-from gridcity.config import ConfigError, Environment, Settings, load_settings
-from gridcity.domain.access import Actor, Role, Scope
+from gridcity.cli.support import (
+    SYSTEM,
+    bootstrap_or_fail,
+    container_or_fail,
+    fail,
+    progress_of,
+    safe_url,
+    settings_or_fail,
+)
+from gridcity.config import Environment
+from gridcity.domain.access import Role
 from gridcity.domain.errors import DomainError
 from gridcity.services.deps import CLI
 
@@ -25,70 +32,16 @@ app = typer.Typer(
     help="gridcity — grid-based city management", no_args_is_help=True, add_completion=False
 )
 
-SYSTEM = Actor(
-    user_id=None,
-    username="cli",
-    roles=frozenset({Role.ADMIN}),
-    scope=Scope(everything=True),
-    display_name="command line",
-)
-
-
-def fail(message: str, code: int = 2) -> NoReturn:
-    """Print one clear line to stderr and exit."""
-    print(f"gridcity: error: {message}", file=sys.stderr)
-    raise typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        return load_settings()
-    except ConfigError as exc:
-        fail(str(exc))
-
-
-def _safe_url(url: str) -> str:
-    return sa.engine.make_url(url).render_as_string(hide_password=True)
-
-
-def _bootstrap(settings: Settings) -> Container:
-    """Build the container, or one clear line when the database cannot even be opened."""
-    try:
-        return bootstrap(settings)
-    except (OSError, ValueError, sa.exc.ArgumentError) as exc:
-        fail(f"cannot open the database {_safe_url(settings.database_url)}: {exc}")
-
-
-def _container(*, need_schema: bool = True) -> Container:
-    """Settings + a reachable database (+ an up-to-date schema), or one clear line and exit."""
-    settings = _settings()
-    container = _bootstrap(settings)
-    try:
-        with container.db.engine.connect() as conn:
-            conn.execute(sa.text("SELECT 1"))
-    except sa.exc.SQLAlchemyError as exc:
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
-        fail(f"cannot reach the database {_safe_url(settings.database_url)}: {reason}")
-    if need_schema:
-        current = db_migrate.current_revision(container.db.engine)
-        head = db_migrate.head_revision(container.db.engine)
-        if current != head:
-            fail(
-                f"the database schema is at {current or 'nothing'}, the code needs {head}; "
-                "run `gridcity migrate` (or `gridcity init`)"
-            )
-    return container
-
 
 @app.command()
 def init() -> None:
     """Create or upgrade the database named by GRIDCITY_DATABASE_URL and load base data."""
-    container = _container(need_schema=False)
+    container = container_or_fail(need_schema=False)
     before = db_migrate.current_revision(container.db.engine)
     db_migrate.upgrade(container.db.engine)
     after = db_migrate.current_revision(container.db.engine)
     print(
-        f"database {_safe_url(container.settings.database_url)}: schema {before or 'empty'} → {after}"
+        f"database {safe_url(container.settings.database_url)}: schema {before or 'empty'} → {after}"
     )
 
 
@@ -99,7 +52,7 @@ def migrate(
     ] = "head",
 ) -> None:
     """Upgrade (or downgrade, with --to) the database schema."""
-    container = _container(need_schema=False)
+    container = container_or_fail(need_schema=False)
     current = db_migrate.current_revision(container.db.engine)
     try:
         db_migrate.migrate_to(container.db.engine, to)
@@ -117,7 +70,7 @@ def demo(
     """Load the demo city (Dongcheng-sized) once; a database with divisions is left alone."""
     from gridcity.services import demo_city
 
-    container = _container()
+    container = container_or_fail()
     if container.settings.env is Environment.PRODUCTION:
         fail(
             "the demo city is refused when GRIDCITY_ENV=production: its accounts share a "
@@ -126,7 +79,7 @@ def demo(
     try:
         with Progress(transient=True) as bars:
             report = demo_city.load_demo_city(
-                container.deps, SYSTEM, seed=seed, info=CLI, progress=_progress_of(bars)
+                container.deps, SYSTEM, seed=seed, info=CLI, progress=progress_of(bars)
             )
     except demo_city.AlreadyLoaded:
         if not demo_city.is_loaded(container.deps, SYSTEM):
@@ -140,20 +93,6 @@ def demo(
     else:
         print(report.summary())
     print(demo_city.logins_text())
-
-
-def _progress_of(bars: Progress) -> Callable[[str, int], Callable[[int], None]]:
-    """A progress factory for long operations: one bar per step, all in one live display."""
-
-    def start(label: str, total: int) -> Callable[[int], None]:
-        task = bars.add_task(label, total=total)
-
-        def advance(step: int = 1) -> None:
-            bars.advance(task, step)
-
-        return advance
-
-    return start
 
 
 def _check_port_free(host: str, port: int) -> None:
@@ -179,7 +118,7 @@ def serve(
     """Serve the web app and the API."""
     import uvicorn
 
-    container = _container()
+    container = container_or_fail()
     s = container.settings
     _check_port_free(host or s.host, port or s.port)
     if s.env is Environment.PRODUCTION and not s.cookie_secure:
@@ -190,7 +129,7 @@ def serve(
         )
     print(
         f"gridcity serving on http://{host or s.host}:{port or s.port}  "
-        f"(database {_safe_url(s.database_url)}, {workers} worker(s))",
+        f"(database {safe_url(s.database_url)}, {workers} worker(s))",
         flush=True,
     )
     uvicorn.run(
@@ -214,7 +153,7 @@ def worker(
     from gridcity.jobs import run_due
     from gridcity.web.observability import configure_logging
 
-    container = _container()
+    container = container_or_fail()
     configure_logging(container.settings.log_level, container.settings.log_json)
     while True:
         ran = run_due(container.deps)
@@ -240,7 +179,7 @@ def createuser(
     """Create a staff account (asks for the password)."""
     from gridcity.services import users
 
-    container = _container()
+    container = container_or_fail()
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
     else:
@@ -268,11 +207,11 @@ def check() -> None:
     from gridcity.web.app import STATIC
     from gridcity.web.i18n import translations
 
-    settings = _settings()
+    settings = settings_or_fail()
     problems: list[str] = []
     print(f"environment: {settings.env.value}")
-    print(f"database:    {_safe_url(settings.database_url)}")
-    container = _bootstrap(settings)
+    print(f"database:    {safe_url(settings.database_url)}")
+    container = bootstrap_or_fail(settings)
     try:
         with container.db.engine.connect() as conn:
             print(f"spatial:     {spatial_version(conn)}")
