@@ -199,3 +199,25 @@ def browser_login(client: TestClient, username: str, password: str = PASSWORD) -
         follow_redirects=False,
     )
     assert response.status_code == 303, response.text
+
+
+def add_quarter_grids(
+    container: Container, community_code: str, box_: tuple[float, ...]
+) -> list[str]:
+    """Split a community box into four unit grids (valid from 2026-01-01); returns their codes."""
+    from datetime import UTC, datetime
+
+    from gridcity.services import grids
+
+    x0, y0, x1, y1 = box_
+    xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
+    quarters = [box(x0, ym, xm, y1), box(xm, ym, x1, y1), box(x0, y0, xm, ym), box(xm, y0, x1, ym)]
+    result = grids.replace_community_grids(
+        container.deps,
+        SYSTEM,
+        community_code,
+        [(None, q, {}) for q in quarters],
+        valid_from=datetime(2026, 1, 1, tzinfo=UTC),
+        info=TEST_INFO,
+    )
+    return list(result.created)

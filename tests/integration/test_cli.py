@@ -347,3 +347,23 @@ def test_demo_is_refused_in_production(gridcity: Gridcity, sqlite_url: str) -> N
         GRIDCITY_SECRET_KEY="k" * 20 + "#Q9" * 10,
     )
     assert_one_error_line(run, "gridcity: error: the demo city is refused")
+
+
+def test_grid_locate_answers_a_point_and_exits_1_outside(
+    gridcity: Gridcity, sqlite_url: str
+) -> None:
+    from gridcity.bootstrap import bootstrap
+    from tests.conftest import FAST_HASHER, settings_for
+    from tests.factories import COMM_A1, add_quarter_grids, build_small_city
+
+    container = bootstrap(settings_for(sqlite_url), hasher=FAST_HASHER)
+    build_small_city(container)
+    add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
+    container.db.engine.dispose()
+    inside = gridcity("grid", "locate", "116.4025", "39.9075", GRIDCITY_DATABASE_URL=sqlite_url)
+    assert inside.code == 0, inside
+    assert re.search(rf"^grid\s+{COMM_A1}001", inside.out, re.M), inside.out
+    assert re.search(r"^community\s+110101001001 多福巷社区", inside.out, re.M)
+    outside = gridcity("grid", "locate", "100.0", "30.0", GRIDCITY_DATABASE_URL=sqlite_url)
+    assert outside.code == 1, outside
+    assert outside.out == ""

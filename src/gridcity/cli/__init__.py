@@ -14,6 +14,8 @@ from alembic.util import CommandError
 from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
+from gridcity.cli.coords import coords_app
+from gridcity.cli.grid import grid_app
 from gridcity.cli.support import (
     SYSTEM,
     bootstrap_or_fail,
@@ -31,6 +33,8 @@ from gridcity.services.deps import CLI
 app = typer.Typer(
     help="gridcity — grid-based city management", no_args_is_help=True, add_completion=False
 )
+app.add_typer(coords_app, name="coords")
+app.add_typer(grid_app, name="grid")
 
 
 @app.command()

@@ -44,9 +44,11 @@ class Permission(StrEnum):
     USER_WRITE = "user.write"
     AUDIT_READ = "audit.read"
     MAP_VIEW = "map.view"
+    GRID_READ = "grid.read"
+    GRID_WRITE = "grid.write"
 
 
-_EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW})
+_EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ})
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: _EVERY_STAFF,

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from pwdlib import PasswordHash
 
 from gridcity.adapters.db.engine import Database
+from gridcity.adapters.spatial_index import SpatialCache
 from gridcity.domain.passwords import LockoutPolicy, PasswordPolicy
 
 
@@ -28,6 +29,8 @@ class ServiceDeps:
     lockout_policy: LockoutPolicy = field(default_factory=LockoutPolicy)
     session_hours: int = 12
     token_days: int = 30
+    # Point-location indexes built by this process; checked against the database on each use.
+    spatial_cache: SpatialCache = field(default_factory=SpatialCache, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

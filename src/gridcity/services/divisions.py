@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from gridcity.adapters.db.tables import Division
 from gridcity.adapters.geo import area_m2, to_geojson
+from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.boundaries import as_multipolygon, check_inside_parent
 from gridcity.domain.divisions import (
@@ -24,6 +25,9 @@ from gridcity.domain.errors import Conflict, InvalidInput, NotFound
 from gridcity.services import audit
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.pagination import Page, paginate
+
+# The spatial_state counter that tells every process its division index is stale.
+DIVISIONS_STATE = "divisions"
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ def create_division(
             detail={"name": name, "level": level.value, "area_m2": round(row.area_m2 or 0, 1)},
             info=info,
         )
+        bump_version(session, DIVISIONS_STATE, now)
         return DivisionView.of(row)
 
 
@@ -186,6 +191,7 @@ def update_division(
                 detail=changes,
                 info=info,
             )
+            bump_version(session, DIVISIONS_STATE, now)
         return DivisionView.of(row)
 
 

@@ -207,3 +207,49 @@ class JobRun(Base):
     last_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     last_result: Mapped[str] = mapped_column(sa.String(300), default="")
+
+
+class GridLayer(Base):
+    """A grid layer: the unit grids, or responsibility, social, enforcement, sanitation, fire."""
+
+    __tablename__ = "grid_layer"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(100))
+    description: Mapped[str] = mapped_column(sa.String(500), default="")
+    is_active: Mapped[bool] = mapped_column(sa.Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GridCell(SpatialMixin, Base):
+    """One version of one cell of a layer, valid from ``valid_from`` until ``valid_to`` (None: now)."""
+
+    __tablename__ = "grid_cell"
+    __table_args__ = (
+        sa.UniqueConstraint("layer_id", "code", "valid_from", name="uq_grid_cell_layer_code_from"),
+        sa.Index("ix_grid_cell_layer_id_valid_to", "layer_id", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    layer_id: Mapped[int] = mapped_column(sa.ForeignKey("grid_layer.id"))
+    code: Mapped[str] = mapped_column(sa.String(32), index=True)
+    name: Mapped[str] = mapped_column(sa.String(100), default="")
+    community_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    attributes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime())
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class SpatialState(Base):
+    """A counter per spatial data set (``grids``, ``divisions``), bumped by every change to it,
+    so that each process knows when its in-memory point index is stale."""
+
+    __tablename__ = "spatial_state"
+
+    name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer, default=0)
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

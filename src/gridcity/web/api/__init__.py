@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridcity.web.api import audit, auth, departments, divisions, users
+from gridcity.web.api import audit, auth, coords, departments, divisions, grids, locate, users
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, divisions, departments, users, audit):
+for module in (auth, divisions, departments, users, audit, coords, grids, locate):
     api_router.include_router(module.router)

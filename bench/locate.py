@@ -1,0 +1,393 @@
+"""Point → grid location: our bucket-raster index against PostGIS, and one location over HTTP.
+
+1. 1,000,000 random points against 20,000 irregular polygons (a jittered Voronoi tiling in
+   lon/lat, ~10,000 m² each): ``PolygonLocator`` (build time, points/s, best of 3 runs; a sample
+   checked against a brute-force covers-test). In the same run, when PostgreSQL + PostGIS is
+   reachable, the same polygons and the first ``--pg-points`` points through
+   ``SELECT count(*) FROM pts JOIN cells ON ST_Contains(cells.geom, pts.geom)`` with a GiST index
+   (jit off, best of 2), in a scratch database created and dropped here. Ratio = ours / PostGIS.
+2. ``GET /api/v1/locate`` through the app in-process (TestClient, bearer token) on a synthetic
+   city of ~3,000 unit grids in 30 communities, loaded through the services: p50/p99 over
+   ``--requests`` random points, against ``GET /healthz`` (no identity) and ``GET
+   /api/v1/auth/me`` (the same bearer-token check, no location) in the same run; plus one
+   ``POST /api/v1/locate/batch`` of 100,000 points. On SQLite, and on PostgreSQL when reachable.
+
+    .venv/bin/python bench/locate.py [--points 1000000] [--polygons 20000] [--pg-points 100000]
+        [--requests 2000] [--database-url postgresql+psycopg://postgres@127.0.0.1/postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import shapely
+import sqlalchemy as sa
+from fastapi.testclient import TestClient
+from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
+from shapely.geometry import box
+
+from gridcity.adapters.db import migrate
+from gridcity.adapters.spatial_index import PolygonLocator
+from gridcity.bootstrap import Container, bootstrap
+from gridcity.config import Settings
+from gridcity.domain.access import Actor, Role, Scope
+from gridcity.domain.divisions import DivisionLevel
+from gridcity.services import divisions, grids, users
+from gridcity.services.deps import RequestInfo
+from gridcity.web.app import create_app
+
+SYSTEM = Actor(
+    user_id=None, username="bench", roles=frozenset({Role.ADMIN}), scope=Scope(everything=True)
+)
+INFO = RequestInfo(ip="bench")
+PASSWORD = "Bench#Pass2026"
+DEFAULT_PG = "postgresql+psycopg://postgres@127.0.0.1/postgres"
+ORIGIN = (116.30, 39.80)
+CELL_DEG = 0.0011  # ≈ 94 m × 122 m at 40°N: ~11,500 m² per cell
+
+
+def jittered_voronoi(count: int, rng: np.random.Generator) -> np.ndarray:
+    """About ``count`` irregular cells tiling a lon/lat rectangle (jittered-lattice Voronoi)."""
+    # Lattice points moved by up to 40 % of the spacing; the cells are clipped to the rectangle.
+    columns = max(1, round(np.sqrt(count * 2)))
+    rows = max(1, count // columns)
+    gx, gy = np.meshgrid(np.arange(columns) + 0.5, np.arange(rows) + 0.5, indexing="ij")
+    jitter = rng.uniform(-0.4, 0.4, (2, gx.size))
+    x0, y0 = ORIGIN
+    seeds = np.column_stack(
+        (x0 + (gx.ravel() + jitter[0]) * CELL_DEG, y0 + (gy.ravel() + jitter[1]) * CELL_DEG)
+    )
+    frame = box(x0, y0, x0 + columns * CELL_DEG, y0 + rows * CELL_DEG)
+    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=frame)
+    return shapely.intersection(shapely.get_parts(cells), frame)
+
+
+def brute_force(polygons: np.ndarray, xy: np.ndarray) -> np.ndarray:
+    """Lowest index of the polygons covering each point, -1 where none (the reference answer)."""
+    tree = shapely.STRtree(polygons)
+    point_idx, poly_idx = tree.query(shapely.points(xy), predicate="intersects")
+    answer = np.full(len(xy), len(polygons), dtype=np.int64)
+    np.minimum.at(answer, point_idx, poly_idx)
+    answer[answer == len(polygons)] = -1
+    return answer
+
+
+def best_of(runs: int, work: Callable[[], Any]) -> tuple[float, Any]:
+    """Shortest wall time of ``runs`` calls, and the last result."""
+    times, result = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        result = work()
+        times.append(time.perf_counter() - started)
+    return min(times), result
+
+
+# --- 1. in-process index vs PostGIS ---------------------------------------------------------
+
+
+def ours(polygons: np.ndarray, xy: np.ndarray) -> dict[str, Any]:
+    """Build and query our locator; check a sample against the brute-force answer."""
+    build_s, locator = best_of(1, lambda: PolygonLocator(polygons))
+    locate_s, found = best_of(3, lambda: locator.locate(xy))
+    sample = slice(0, 50_000)
+    mismatches = int((found[sample] != brute_force(polygons, xy[sample])).sum())
+    strtree_s, _ = best_of(
+        1, lambda: shapely.STRtree(polygons).query(shapely.points(xy), predicate="within")
+    )
+    return {
+        "ours_build_s": round(build_s, 3),
+        "ours_locate_s": round(locate_s, 3),
+        "ours_points_per_s": round(len(xy) / locate_s),
+        "ours_located": int((found >= 0).sum()),
+        "ours_sample_mismatches": mismatches,
+        "plain_strtree_within_points_per_s": round(len(xy) / strtree_s),
+    }
+
+
+@contextmanager
+def scratch_database(admin_url: str) -> Iterator[str]:
+    """A new PostgreSQL database with PostGIS, dropped afterwards."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def postgis(url: str, polygons: np.ndarray, xy: np.ndarray) -> dict[str, Any]:
+    """The same polygons and points through an ST_Contains join with a GiST index."""
+    engine = sa.create_engine(url)
+    try:
+        raw = engine.raw_connection()
+        try:
+            cursor = raw.cursor()
+            _load_postgis(cursor, polygons, xy)
+            raw.commit()
+            cursor.execute("SET jit = off")
+            query = "SELECT count(*) FROM pts p JOIN cells c ON ST_Contains(c.geom, p.geom)"
+
+            def run() -> int:
+                """The join, once."""
+                cursor.execute(query)
+                return int(cursor.fetchone()[0])
+
+            seconds, matched = best_of(2, run)
+            cursor.execute("SELECT postgis_lib_version()")
+            version = cursor.fetchone()[0]
+        finally:
+            raw.close()
+    finally:
+        engine.dispose()
+    return {
+        "postgis_version": version,
+        "postgis_points": len(xy),
+        "postgis_s": round(seconds, 3),
+        "postgis_points_per_s": round(len(xy) / seconds),
+        "postgis_matched": matched,
+    }
+
+
+def _load_postgis(cursor: Any, polygons: np.ndarray, xy: np.ndarray) -> None:
+    """Tables ``cells`` (GiST) and ``pts`` loaded with COPY, analysed."""
+    cursor.execute("CREATE EXTENSION IF NOT EXISTS postgis")
+    cursor.execute("CREATE TABLE cells_in (id int, wkb text)")
+    with cursor.copy("COPY cells_in (id, wkb) FROM STDIN") as copy:
+        for i, wkb in enumerate(shapely.to_wkb(polygons, hex=True)):
+            copy.write_row((i, wkb))
+    cursor.execute(
+        "CREATE TABLE cells AS SELECT id, ST_SetSRID(ST_GeomFromWKB(decode(wkb, 'hex')), 4490)"
+        "::geometry(Polygon, 4490) AS geom FROM cells_in"
+    )
+    cursor.execute("CREATE INDEX cells_gix ON cells USING gist (geom)")
+    cursor.execute("CREATE TABLE pts_in (id int, x float8, y float8)")
+    with cursor.copy("COPY pts_in (id, x, y) FROM STDIN") as copy:
+        for i, (x, y) in enumerate(xy.tolist()):
+            copy.write_row((i, x, y))
+    cursor.execute(
+        "CREATE TABLE pts AS SELECT id, ST_SetSRID(ST_MakePoint(x, y), 4490)::geometry(Point, 4490)"
+        " AS geom FROM pts_in"
+    )
+    cursor.execute("ANALYZE cells")
+    cursor.execute("ANALYZE pts")
+
+
+def pg_reachable(url: str) -> bool:
+    """True when the server answers and offers PostGIS."""
+    try:
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            found = conn.execute(
+                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
+            ).scalar()
+        engine.dispose()
+        return bool(found)
+    except sa.exc.SQLAlchemyError:
+        return False
+
+
+# --- 2. HTTP on a synthetic city ------------------------------------------------------------
+
+
+def build_city(container: Container, rng: np.random.Generator) -> tuple[float, float, float, float]:
+    """District 110101: 3 subdistricts × 10 communities of ~1 km², each in ~100 Voronoi grids."""
+    deps = container.deps
+    width, height = 0.0117, 0.009  # ≈ 1.0 km × 1.0 km at 40°N
+    x0, y0 = ORIGIN
+    district = box(x0, y0, x0 + 10 * width, y0 + 3 * height)
+    divisions.create_division(
+        deps,
+        SYSTEM,
+        code="110101",
+        name="基准区",
+        level=DivisionLevel.DISTRICT,
+        boundary=district,
+        info=INFO,
+    )
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for s in range(3):
+        sub = f"110101{s + 1:03d}"
+        divisions.create_division(
+            deps,
+            SYSTEM,
+            code=sub,
+            name=f"街道{s + 1}",
+            level=DivisionLevel.SUBDISTRICT,
+            boundary=box(x0, y0 + s * height, x0 + 10 * width, y0 + (s + 1) * height),
+            info=INFO,
+        )
+        for c in range(10):
+            code = f"{sub}{c + 1:03d}"
+            area = box(x0 + c * width, y0 + s * height, x0 + (c + 1) * width, y0 + (s + 1) * height)
+            divisions.create_division(
+                deps,
+                SYSTEM,
+                code=code,
+                name=f"社区{s + 1}-{c + 1}",
+                level=DivisionLevel.COMMUNITY,
+                boundary=area,
+                info=INFO,
+            )
+            cells = _voronoi_inside(area, 100, rng)
+            grids.replace_community_grids(
+                deps, SYSTEM, code, [(None, g, {}) for g in cells], valid_from=start, info=INFO
+            )
+    return district.bounds
+
+
+def _voronoi_inside(area: shapely.Geometry, count: int, rng: np.random.Generator) -> list[Any]:
+    """``count`` irregular cells that tile ``area`` exactly."""
+    x0, y0, x1, y1 = area.bounds
+    seeds = np.column_stack((rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)))
+    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=area)
+    return [c for c in shapely.intersection(shapely.get_parts(cells), area) if not c.is_empty]
+
+
+def _latencies(client: TestClient, requests: list[dict[str, Any]]) -> list[float]:
+    """Milliseconds of each GET, after 50 warm-up requests."""
+    for request in requests[:50]:
+        assert client.get(**request).status_code == 200
+    samples = []
+    for request in requests:
+        started = time.perf_counter()
+        response = client.get(**request)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.text
+    return samples
+
+
+def _pct(samples: list[float], q: float) -> float:
+    return round(float(np.percentile(samples, q)), 3)
+
+
+def http(url: str, requests: int, rng: np.random.Generator) -> dict[str, Any]:
+    """p50/p99 of single locations and the time of one 100,000-point batch, on one database."""
+    settings = Settings(
+        env="test",
+        database_url=url,
+        run_jobs_in_process=False,
+        log_level="WARNING",  # type: ignore[arg-type]
+    )
+    hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+    container = bootstrap(settings, hasher=hasher)
+    migrate.upgrade(container.db.engine)
+    started = time.perf_counter()
+    x0, y0, x1, y1 = build_city(container, rng)
+    load_s = time.perf_counter() - started
+    users.create_user(
+        container.deps,
+        SYSTEM,
+        username="operator",
+        password=PASSWORD,
+        data=users.UserInput(
+            display_name="operator",
+            roles=frozenset({Role.OPERATOR}),
+            scope_divisions=frozenset({"110101"}),
+        ),
+        info=INFO,
+    )
+    with TestClient(create_app(container)) as client:
+        token = client.post(
+            "/api/v1/auth/token", json={"username": "operator", "password": PASSWORD}
+        ).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        points = np.column_stack((rng.uniform(x0, x1, requests), rng.uniform(y0, y1, requests)))
+        locate = [
+            {"url": "/api/v1/locate", "params": {"lon": x, "lat": y}, "headers": headers}
+            for x, y in points.tolist()
+        ]
+        health = _latencies(client, [{"url": "/healthz"}] * requests)
+        me = _latencies(client, [{"url": "/api/v1/auth/me", "headers": headers}] * requests)
+        single = _latencies(client, locate)
+        many = np.column_stack((rng.uniform(x0, x1, 100_000), rng.uniform(y0, y1, 100_000)))
+        batch_s, response = best_of(
+            1,
+            lambda: client.post(
+                "/api/v1/locate/batch", json={"points": many.tolist()}, headers=headers
+            ),
+        )
+        assert response.status_code == 200, response.text[:200]
+        grid_count = client.get("/api/v1/grids", params={"per_page": 1}, headers=headers).json()[
+            "total"
+        ]
+    dialect = container.db.engine.dialect.name
+    container.db.engine.dispose()
+    return {
+        f"http_{dialect}_unit_grids": grid_count,
+        f"http_{dialect}_city_load_s": round(load_s, 2),
+        f"http_{dialect}_healthz_p50_ms": _pct(health, 50),
+        f"http_{dialect}_healthz_p99_ms": _pct(health, 99),
+        f"http_{dialect}_auth_me_p50_ms": _pct(me, 50),
+        f"http_{dialect}_auth_me_p99_ms": _pct(me, 99),
+        f"http_{dialect}_locate_p50_ms": _pct(single, 50),
+        f"http_{dialect}_locate_p99_ms": _pct(single, 99),
+        f"http_{dialect}_locate_mean_ms": round(statistics.fmean(single), 3),
+        f"http_{dialect}_batch_100k_s": round(batch_s, 3),
+    }
+
+
+# --- main -----------------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Every figure of this benchmark, in one dict."""
+    rng = np.random.default_rng(42)
+    polygons = jittered_voronoi(args.polygons, rng)
+    x0, y0, x1, y1 = shapely.total_bounds(polygons)
+    xy = np.column_stack((rng.uniform(x0, x1, args.points), rng.uniform(y0, y1, args.points)))
+    result: dict[str, Any] = {
+        "bench": "locate",
+        "polygons": len(polygons),
+        "mean_vertices_per_polygon": round(float(shapely.get_num_coordinates(polygons).mean()), 1),
+        "points": len(xy),
+    }
+    result.update(ours(polygons, xy))
+    reachable = pg_reachable(args.database_url)
+    if reachable:
+        with scratch_database(args.database_url) as url:
+            result.update(postgis(url, polygons, xy[: args.pg_points]))
+        result["ratio_ours_vs_postgis"] = round(
+            result["ours_points_per_s"] / result["postgis_points_per_s"], 1
+        )
+    else:
+        result["postgis"] = f"unreachable: {sa.engine.make_url(args.database_url).host}"
+    if args.requests:
+        result.update(http(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args.requests, rng))
+        if reachable:
+            with scratch_database(args.database_url) as url:
+                result.update(http(url, args.requests, rng))
+    return result
+
+
+def main() -> None:
+    """Parse the options, run, print one JSON line."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--points", type=int, default=1_000_000)
+    parser.add_argument("--polygons", type=int, default=20_000)
+    parser.add_argument("--pg-points", type=int, default=100_000)
+    parser.add_argument("--requests", type=int, default=2_000, help="0 skips the HTTP part")
+    parser.add_argument(
+        "--database-url",
+        default=DEFAULT_PG,
+        help="PostgreSQL server with PostGIS; scratch databases are created and dropped on it",
+    )
+    print(json.dumps(run(parser.parse_args()), ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
