@@ -6,11 +6,12 @@
    reachable, the same polygons and the first ``--pg-points`` points through
    ``SELECT count(*) FROM pts JOIN cells ON ST_Contains(cells.geom, pts.geom)`` with a GiST index
    (jit off, best of 2), in a scratch database created and dropped here. Ratio = ours / PostGIS.
-2. ``GET /api/v1/locate`` through the app in-process (TestClient, bearer token) on a synthetic
-   city of ~3,000 unit grids in 30 communities, loaded through the services: p50/p99 over
-   ``--requests`` random points, against ``GET /healthz`` (no identity) and ``GET
-   /api/v1/auth/me`` (the same bearer-token check, no location) in the same run; plus one
-   ``POST /api/v1/locate/batch`` of 100,000 points. On SQLite, and on PostgreSQL when reachable.
+2. ``GET /api/v1/locate`` over HTTP against ``gridcity serve`` (its own process, one worker)
+   on the demo city (~3,600 unit grids), with a keep-alive client and a bearer token: p50/p99
+   over ``--requests`` random points in the district's bounding box, against ``GET /healthz``
+   (no identity) and ``GET /api/v1/auth/me`` (the same bearer-token check, no location) in the
+   same run; plus one ``POST /api/v1/locate/batch`` of 100,000 points. On SQLite, and on
+   PostgreSQL when reachable.
 
     .venv/bin/python bench/locate.py [--points 1000000] [--polygons 20000] [--pg-points 100000]
         [--requests 2000] [--database-url postgresql+psycopg://postgres@127.0.0.1/postgres]
@@ -20,32 +21,32 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from typing import Any
 
+import httpx
 import numpy as np
 import shapely
 import sqlalchemy as sa
-from fastapi.testclient import TestClient
-from pwdlib import PasswordHash
-from pwdlib.hashers.argon2 import Argon2Hasher
 from shapely.geometry import box
 
 from gridcity.adapters.db import migrate
 from gridcity.adapters.spatial_index import PolygonLocator
-from gridcity.bootstrap import Container, bootstrap
+from gridcity.bootstrap import bootstrap
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.divisions import DivisionLevel
-from gridcity.services import divisions, grids, users
+from gridcity.services import demo_city, divisions
 from gridcity.services.deps import RequestInfo
-from gridcity.web.app import create_app
 
 SYSTEM = Actor(
     user_id=None, username="bench", roles=frozenset({Role.ADMIN}), scope=Scope(everything=True)
@@ -201,64 +202,59 @@ def pg_reachable(url: str) -> bool:
         return False
 
 
-# --- 2. HTTP on a synthetic city ------------------------------------------------------------
+# --- 2. HTTP on the demo city, through a real server ----------------------------------------
 
 
-def build_city(container: Container, rng: np.random.Generator) -> tuple[float, float, float, float]:
-    """District 110101: 3 subdistricts × 10 communities of ~1 km², each in ~100 Voronoi grids."""
-    deps = container.deps
-    width, height = 0.0117, 0.009  # ≈ 1.0 km × 1.0 km at 40°N
-    x0, y0 = ORIGIN
-    district = box(x0, y0, x0 + 10 * width, y0 + 3 * height)
-    divisions.create_division(
-        deps,
-        SYSTEM,
-        code="110101",
-        name="基准区",
-        level=DivisionLevel.DISTRICT,
-        boundary=district,
-        info=INFO,
-    )
-    start = datetime(2026, 1, 1, tzinfo=UTC)
-    for s in range(3):
-        sub = f"110101{s + 1:03d}"
-        divisions.create_division(
-            deps,
-            SYSTEM,
-            code=sub,
-            name=f"街道{s + 1}",
-            level=DivisionLevel.SUBDISTRICT,
-            boundary=box(x0, y0 + s * height, x0 + 10 * width, y0 + (s + 1) * height),
-            info=INFO,
-        )
-        for c in range(10):
-            code = f"{sub}{c + 1:03d}"
-            area = box(x0 + c * width, y0 + s * height, x0 + (c + 1) * width, y0 + (s + 1) * height)
-            divisions.create_division(
-                deps,
-                SYSTEM,
-                code=code,
-                name=f"社区{s + 1}-{c + 1}",
-                level=DivisionLevel.COMMUNITY,
-                boundary=area,
-                info=INFO,
-            )
-            cells = _voronoi_inside(area, 100, rng)
-            grids.replace_community_grids(
-                deps, SYSTEM, code, [(None, g, {}) for g in cells], valid_from=start, info=INFO
-            )
+def load_demo(url: str) -> tuple[float, float, float, float]:
+    """Migrate a fresh database and load the demo city (with its unit grids) into it."""
+    settings = Settings(env="test", database_url=url, run_jobs_in_process=False)  # type: ignore[arg-type]
+    container = bootstrap(settings)
+    migrate.upgrade(container.db.engine)
+    demo_city.load_demo_city(container.deps, SYSTEM, info=INFO)
+    bounds = divisions.boundaries_geojson(container.deps, SYSTEM, level=DivisionLevel.DISTRICT)
+    district = shapely.geometry.shape(bounds["features"][0]["geometry"])
+    container.db.engine.dispose()
     return district.bounds
 
 
-def _voronoi_inside(area: shapely.Geometry, count: int, rng: np.random.Generator) -> list[Any]:
-    """``count`` irregular cells that tile ``area`` exactly."""
-    x0, y0, x1, y1 = area.bounds
-    seeds = np.column_stack((rng.uniform(x0, x1, count), rng.uniform(y0, y1, count)))
-    cells = shapely.voronoi_polygons(shapely.multipoints(seeds), extend_to=area)
-    return [c for c in shapely.intersection(shapely.get_parts(cells), area) if not c.is_empty]
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
-def _latencies(client: TestClient, requests: list[dict[str, Any]]) -> list[float]:
+@contextmanager
+def served(url: str) -> Iterator[str]:
+    """``gridcity serve`` in its own process on the database; yields its base URL."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "GRIDCITY_DATABASE_URL": url,
+        "GRIDCITY_RUN_JOBS_IN_PROCESS": "false",
+        "GRIDCITY_LOG_LEVEL": "WARNING",
+    }
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gridcity", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _latencies(client: httpx.Client, requests: list[dict[str, Any]]) -> list[float]:
     """Milliseconds of each GET, after 50 warm-up requests."""
     for request in requests[:50]:
         assert client.get(**request).status_code == 200
@@ -276,44 +272,25 @@ def _pct(samples: list[float], q: float) -> float:
 
 
 def http(url: str, requests: int, rng: np.random.Generator) -> dict[str, Any]:
-    """p50/p99 of single locations and the time of one 100,000-point batch, on one database."""
-    settings = Settings(
-        env="test",
-        database_url=url,
-        run_jobs_in_process=False,
-        log_level="WARNING",  # type: ignore[arg-type]
-    )
-    hasher = PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
-    container = bootstrap(settings, hasher=hasher)
-    migrate.upgrade(container.db.engine)
+    """p50/p99 of single locations over HTTP (keep-alive) and one 100,000-point batch."""
     started = time.perf_counter()
-    x0, y0, x1, y1 = build_city(container, rng)
+    x0, y0, x1, y1 = load_demo(url)
     load_s = time.perf_counter() - started
-    users.create_user(
-        container.deps,
-        SYSTEM,
-        username="operator",
-        password=PASSWORD,
-        data=users.UserInput(
-            display_name="operator",
-            roles=frozenset({Role.OPERATOR}),
-            scope_divisions=frozenset({"110101"}),
-        ),
-        info=INFO,
-    )
-    with TestClient(create_app(container)) as client:
+    with served(url) as base, httpx.Client(base_url=base, timeout=30) as client:
         token = client.post(
-            "/api/v1/auth/token", json={"username": "operator", "password": PASSWORD}
+            "/api/v1/auth/token",
+            json={"username": "operator", "password": demo_city.DEMO_PASSWORD},
         ).json()["access_token"]
         headers = {"Authorization": f"Bearer {token}"}
         points = np.column_stack((rng.uniform(x0, x1, requests), rng.uniform(y0, y1, requests)))
+        inside = points.tolist()
         locate = [
             {"url": "/api/v1/locate", "params": {"lon": x, "lat": y}, "headers": headers}
-            for x, y in points.tolist()
+            for x, y in inside
         ]
         health = _latencies(client, [{"url": "/healthz"}] * requests)
         me = _latencies(client, [{"url": "/api/v1/auth/me", "headers": headers}] * requests)
-        single = _latencies(client, locate)
+        single = _timed_locates(client, locate)
         many = np.column_stack((rng.uniform(x0, x1, 100_000), rng.uniform(y0, y1, 100_000)))
         batch_s, response = best_of(
             1,
@@ -325,11 +302,10 @@ def http(url: str, requests: int, rng: np.random.Generator) -> dict[str, Any]:
         grid_count = client.get("/api/v1/grids", params={"per_page": 1}, headers=headers).json()[
             "total"
         ]
-    dialect = container.db.engine.dialect.name
-    container.db.engine.dispose()
+    dialect = "postgresql" if url.startswith("postgresql") else "sqlite"
     return {
-        f"http_{dialect}_unit_grids": grid_count,
-        f"http_{dialect}_city_load_s": round(load_s, 2),
+        f"http_{dialect}_demo_unit_grids": grid_count,
+        f"http_{dialect}_demo_load_s": round(load_s, 2),
         f"http_{dialect}_healthz_p50_ms": _pct(health, 50),
         f"http_{dialect}_healthz_p99_ms": _pct(health, 99),
         f"http_{dialect}_auth_me_p50_ms": _pct(me, 50),
@@ -339,6 +315,19 @@ def http(url: str, requests: int, rng: np.random.Generator) -> dict[str, Any]:
         f"http_{dialect}_locate_mean_ms": round(statistics.fmean(single), 3),
         f"http_{dialect}_batch_100k_s": round(batch_s, 3),
     }
+
+
+def _timed_locates(client: httpx.Client, requests: list[dict[str, Any]]) -> list[float]:
+    """Like _latencies, but points in the district's bounding box may fall outside it (404)."""
+    for request in requests[:50]:
+        client.get(**request)
+    samples = []
+    for request in requests:
+        started = time.perf_counter()
+        response = client.get(**request)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code in (200, 404), response.text
+    return samples
 
 
 # --- main -----------------------------------------------------------------------------------

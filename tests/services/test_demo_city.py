@@ -16,7 +16,7 @@ from gridcity.domain.departments import validate_uscc
 from gridcity.domain.divisions import DivisionLevel, parent_code, validate_code
 from gridcity.domain.passwords import PasswordPolicy
 from gridcity.domain.tiling import district_outline, partition, random_points, whole_cells
-from gridcity.services import audit, auth, demo_city, departments, divisions, users
+from gridcity.services import audit, auth, demo_city, departments, divisions, grids, users
 from tests.factories import SYSTEM, TEST_INFO
 
 
@@ -123,7 +123,9 @@ def test_demo_city_loads_once_through_the_services(container: Container) -> None
     assert report.communities == counts["community"]
     assert 41.0 < report.area_km2 < 43.0
     assert "东城区 (110101)" in report.summary()
-    assert all(total == done for total, done in stages.values()) and len(stages) == 3
+    assert all(total == done for total, done in stages.values()) and len(stages) == 4
+    assert 1_600 <= report.unit_grids <= 4_000  # a Dongcheng-sized district's unit grids
+    assert grids.list_grids(container.deps, SYSTEM, per_page=1).total == report.unit_grids
 
     _check_divisions(container)
     _check_organisation(container)

@@ -160,10 +160,11 @@ def test_lines_become_cell_edges(community: BaseGeometry, lines: MultiLineString
 
     assert_exact_cover(community, cells)
     assert_sizes(community, cells)
-    # A piece cut off by lines that is too small for a cell joins its neighbour across the line.
+    # A piece cut off by lines that is too small for a cell joins its neighbour across the line
+    # (even a sliver below the noise threshold, where a line grazes a corner of the community).
     tiny = [p for p in _pieces(community, lines) if p.area < 0.3 * TARGET]
     for cell in cells:
-        if any(cell.geometry.intersection(p).area > NOISE_M2 for p in tiny):
+        if any(cell.geometry.intersection(p).area > 0.0 for p in tiny):
             continue
         inside = shapely.buffer(cell.geometry, -0.01).intersection(lines)
         assert inside.length == pytest.approx(0, abs=1e-6), cell.code

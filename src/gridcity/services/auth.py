@@ -13,7 +13,13 @@ import sqlalchemy as sa
 from pwdlib import PasswordHash
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.db.tables import ApiToken, User, UserSession
+from gridcity.adapters.db.tables import (
+    ApiToken,
+    User,
+    UserScopeDepartment,
+    UserScopeDivision,
+    UserSession,
+)
 from gridcity.domain.access import Actor, Role, Scope, parse_roles
 from gridcity.domain.errors import Unauthenticated
 from gridcity.services import audit
@@ -264,24 +270,53 @@ def _login(
 
 def actor_for_session(deps: ServiceDeps, token: str) -> Actor | None:
     """The user behind a live session cookie, or None."""
-    now = deps.clock()
-    with deps.db.read() as session:
-        row = session.get(UserSession, token_digest(token))
-        if row is None or row.expires_at <= now:
-            return None
-        user = session.get(User, row.user_id)
-        return actor_of(user) if user is not None and user.is_active else None
+    return _actor_behind(deps, UserSession, token)
 
 
 def actor_for_token(deps: ServiceDeps, token: str) -> Actor | None:
     """The user behind a live, unrevoked bearer token, or None."""
+    return _actor_behind(deps, ApiToken, token)
+
+
+def _actor_behind(
+    deps: ServiceDeps, credential: type[UserSession] | type[ApiToken], token: str
+) -> Actor | None:
+    """Resolve a credential in two statements (this runs on every request): the live user row
+    joined to its session or token, then the user's scope rows in one UNION."""
     now = deps.clock()
+    live = [credential.token_hash == token_digest(token), credential.expires_at > now]
+    if credential is ApiToken:
+        live.append(ApiToken.revoked_at.is_(None))
     with deps.db.read() as session:
-        row = session.get(ApiToken, token_digest(token))
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
+        user = session.execute(
+            sa.select(User.id, User.username, User.display_name, User.roles)
+            .join(credential, credential.user_id == User.id)
+            .where(*live, User.is_active.is_(True))
+        ).first()
+        if user is None:
             return None
-        user = session.get(User, row.user_id)
-        return actor_of(user) if user is not None and user.is_active else None
+        scope_rows = session.execute(
+            sa.union_all(
+                sa.select(sa.literal("d"), UserScopeDivision.division_code).where(
+                    UserScopeDivision.user_id == user.id
+                ),
+                sa.select(
+                    sa.literal("p"), sa.cast(UserScopeDepartment.department_id, sa.String)
+                ).where(UserScopeDepartment.user_id == user.id),
+            )
+        ).all()
+    roles = parse_roles(user.roles.split(","))
+    return Actor(
+        user_id=user.id,
+        username=user.username,
+        roles=roles,
+        scope=Scope(
+            divisions=frozenset(value for kind, value in scope_rows if kind == "d"),
+            departments=frozenset(int(value) for kind, value in scope_rows if kind == "p"),
+            everything=Role.ADMIN in roles,
+        ),
+        display_name=user.display_name,
+    )
 
 
 def logout(deps: ServiceDeps, token: str, *, info: RequestInfo) -> None:

@@ -44,6 +44,7 @@ from gridcity.services.demo_data import (
     SUBDISTRICTS,
     SURNAMES,
 )
+from gridcity.services.demo_grids import create_demo_grids
 from gridcity.services.deps import RequestInfo, ServiceDeps
 
 Advance = Callable[[int], None]
@@ -128,6 +129,7 @@ class DemoReport:
     area_km2: float
     subdistricts: int
     communities: int
+    unit_grids: int
     departments: int
     centers: int
     users: int
@@ -138,6 +140,7 @@ class DemoReport:
         return (
             f"demo city {DISTRICT_NAME} ({DISTRICT_CODE}): {self.area_km2:.2f} km², "
             f"{self.subdistricts} subdistricts, {self.communities} communities, "
+            f"{self.unit_grids} unit grids, "
             f"{self.departments} departments, {self.centers} centers, {self.users} users "
             f"— loaded in {self.seconds:.1f} s"
         )
@@ -312,6 +315,16 @@ def load_demo_city(
         raise AlreadyLoaded
     plan = plan_city(seed)
     area_m2 = _create_divisions(deps, actor, plan, info, progress)
+    communities = [
+        (d.code, d.boundary) for d in plan.divisions if d.level is DivisionLevel.COMMUNITY
+    ]
+    unit_grids = create_demo_grids(
+        deps,
+        actor,
+        communities,
+        info=info,
+        advance=_stepper(progress, "unit grids 单元网格", len(communities)),
+    )
     department_ids, center_ids = _create_organisation(deps, actor, plan, info, progress)
     _create_users(deps, actor, plan, department_ids, center_ids, info, progress)
     levels = [d.level for d in plan.divisions]
@@ -319,6 +332,7 @@ def load_demo_city(
         area_km2=area_m2 / 1e6,
         subdistricts=levels.count(DivisionLevel.SUBDISTRICT),
         communities=levels.count(DivisionLevel.COMMUNITY),
+        unit_grids=unit_grids,
         departments=len(department_ids),
         centers=len(center_ids),
         users=len(DEMO_USERS),

@@ -34,6 +34,11 @@ class Database:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self._sessions = sessionmaker(engine, expire_on_commit=False)
+        # Reads need no transaction: with autocommit there is no BEGIN/ROLLBACK round trip, and
+        # PostgreSQL's READ COMMITTED gives each statement its own snapshot either way.
+        self._read_sessions = sessionmaker(
+            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        )
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -57,12 +62,11 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for queries; nothing it does is committed."""
-        session = self._sessions()
+        """A session for queries only (autocommit; it must not write)."""
+        session = self._read_sessions()
         try:
             yield session
         finally:
-            session.rollback()
             session.close()
 
     def ping(self) -> bool:
