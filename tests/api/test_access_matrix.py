@@ -9,8 +9,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from shapely.geometry import box
 
 from gridcity.domain.access import STAFF_ROLES, Role
+from gridcity.services.grid_generation import proposal_fingerprint
 from tests.factories import (
     COMM_A1,
     DISTRICT,
@@ -102,6 +104,46 @@ API = [
     Endpoint("GET", "/api/v1/grids", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/geojson", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/{grid}", EVERY_STAFF - {Role.HANDLER}),
+    Endpoint("GET", "/api/v1/layers", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/layers/{layer}", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/layers/{layer}/cells", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/api/v1/layers",
+        ADMIN,
+        lambda c: {"code": "sanitation", "name": "环卫网格", "scheme": "sanitation"},
+    ),
+    Endpoint("PATCH", "/api/v1/layers/{layer}", ADMIN, lambda c: {"description": "巡查责任区"}),
+    Endpoint(
+        "PUT",
+        "/api/v1/layers/{layer}/cells",
+        ADMIN,
+        lambda c: {
+            "valid_from": "2026-02-01T00:00:00+08:00",
+            "cells": [{"division": SUB_A, "grids": [f"{COMM_A1}002"]}],
+        },
+    ),
+    Endpoint("GET", "/api/v1/grids/{grid}/responsible", EVERY_STAFF - {Role.HANDLER}),
+    Endpoint("GET", "/api/v1/responsibility/uncovered?format=geojson", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/responsibility/assignments", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/api/v1/responsibility/assignments",
+        ADMIN,
+        lambda c: {
+            "user_id": c.user_ids["leader"],
+            "post": "leader",
+            "division": SUB_A,
+            "starts_on": "2026-01-01",
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/responsibility/assignments/{grid_post}/end",
+        ADMIN | {Role.DUTY_CHIEF},
+        lambda c: {"ends_on": "2026-12-31"},
+    ),
+    Endpoint("DELETE", "/api/v1/responsibility/assignments/{leader_post}", ADMIN),
     Endpoint(
         "POST",
         "/api/v1/coords/convert",
@@ -161,6 +203,24 @@ PAGES = [
         lambda c: {"new_password": "Brand#New2026"},
     ),
     Endpoint("GET", "/admin/audit", OVERSIGHT),
+    Endpoint("GET", "/grids", EVERY_STAFF),
+    Endpoint("GET", "/grids/cells.geojson", EVERY_STAFF),
+    Endpoint("GET", "/grids/figures.json", EVERY_STAFF),
+    Endpoint("GET", "/grids/{grid}/detail", EVERY_STAFF),  # without HX-Request: 303 to the map
+    Endpoint("GET", "/admin/grids/generate", ADMIN),
+    Endpoint("GET", f"/admin/grids/generate/preview.geojson?community={COMM_A1}", ADMIN),
+    Endpoint(
+        "POST",
+        "/admin/grids/generate",
+        ADMIN,
+        lambda c: {
+            "community": COMM_A1,
+            "target_area": "100000",
+            "fingerprint": proposal_fingerprint(
+                COMM_A1, box(116.40, 39.90, 116.41, 39.91), target_area_m2=100_000
+            ),
+        },
+    ),
     Endpoint("POST", "/admin/users/new", ADMIN, lambda c: {**_user(c), "roles": "supervisor"}),
     Endpoint(
         "POST",
@@ -203,12 +263,51 @@ def city(container) -> SmallCity:
     """The small city, with unit grids in one community (so grid routes have something to show)."""
     built = build_small_city(container)
     add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
+    _patrol_area_with_people(container, built)
     return built
+
+
+def _patrol_area_with_people(container, city: SmallCity) -> None:  # type: ignore[no-untyped-def]
+    """A patrol layer with one area, a grid worker on it (assignment 1) and a leader (2)."""
+    from datetime import UTC, date, datetime
+
+    from gridcity.services import assignments, layers
+    from gridcity.services.layer_drawing import CellInput, replace_layer_cells
+    from tests.factories import SYSTEM, TEST_INFO
+
+    deps = container.deps
+    layers.create_layer(
+        deps, SYSTEM, code="patrol", name="责任网格", scheme="responsibility", info=TEST_INFO
+    )
+    replace_layer_cells(
+        deps,
+        SYSTEM,
+        "patrol",
+        [CellInput(division=SUB_A, grids=(f"{COMM_A1}001",))],
+        valid_from=datetime(2026, 1, 2, tzinfo=UTC),
+        info=TEST_INFO,
+    )
+    for post, target in (
+        ("grid_worker", {"layer": "patrol", "cell": "ZR11010100101"}),
+        ("leader", {"division": COMM_A1}),
+    ):
+        assignments.create_assignment(
+            deps,
+            SYSTEM,
+            user_id=city.user_ids["operator"],
+            post=post,
+            starts_on=date(2026, 1, 1),
+            info=TEST_INFO,
+            **target,
+        )
 
 
 def _resolve(path: str, city: SmallCity, role: Role) -> str:
     return path.format(
         grid=f"{COMM_A1}001",
+        layer="patrol",
+        grid_post=1,
+        leader_post=2,
         department=next(iter(city.department_ids.values())),
         supervisor=city.user_ids["supervisor"],
         role=role.value,
@@ -288,6 +387,7 @@ def _refusal(endpoint: Endpoint, role: Role) -> int:
         f"/admin/divisions/{DISTRICT}",
         f"/api/v1/divisions/{SUB_A}",
         "/api/v1/grids/{grid}",
+        "/api/v1/grids/{grid}/responsible",
     ):
         return 404
     return 403
@@ -324,8 +424,9 @@ def _served_routes() -> list[tuple[str, str]]:
                 routers.append((router, prefix))
     for router, prefix in routers:
         for route in router.routes:
-            if isinstance(route, APIRoute):
-                found += [(m, prefix + route.path) for m in route.methods - {"HEAD"}]
+            # A router included into a module's router would hide its routes from this walk.
+            assert isinstance(route, APIRoute), f"{route!r} is not walked: keep routers flat"
+            found += [(m, prefix + route.path) for m in route.methods - {"HEAD"}]
     return found
 
 

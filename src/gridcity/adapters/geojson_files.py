@@ -131,19 +131,25 @@ def write_features(
     path: Path,
     features: Iterable[tuple[BaseGeometry, Mapping[str, Any]]],
     *,
-    crs: str = "EPSG:4490",
+    crs: str | None = "EPSG:4490",
     decimals: int = DECIMALS,
 ) -> int:
-    """Write a FeatureCollection atomically (temp file + rename); return the feature count."""
+    """Write a FeatureCollection atomically (temp file + rename); return the feature count.
+
+    ``crs`` "EPSG:nnnn" becomes the ``crs`` member; None writes none (GCJ-02 and BD-09 have no
+    name a reader would understand)."""
     items = [
         {"type": "Feature", "properties": dict(props), "geometry": mapping(rounded(geom, decimals))}
         for geom, props in features
     ]
-    epsg = crs.split(":", 1)[1]
-    header = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}
+    member = ""
+    if crs is not None:
+        epsg = crs.split(":", 1)[1]
+        header = {"type": "name", "properties": {"name": f"urn:ogc:def:crs:EPSG::{epsg}"}}
+        member = f'"crs":{_dumps(header)},'
     # One feature per line: diffs and line-oriented tools stay usable on big files.
     text = (
-        f'{{"type":"FeatureCollection","crs":{_dumps(header)},"features":[\n'
+        f'{{"type":"FeatureCollection",{member}"features":[\n'
         + ",\n".join(_dumps(item) for item in items)
         + "\n]}\n"
     )

@@ -222,7 +222,9 @@ def bump_version(session: Session, name: str, at: datetime) -> None:
 class SpatialCache:
     """Built indexes of this process, each tagged with the counter value it was built at."""
 
-    def __init__(self, capacity: int = 16) -> None:
+    # Each active layer needs one entry per validity period asked about; 8 layers × a few
+    # periods must fit, or dated look-ups would rebuild on every request.
+    def __init__(self, capacity: int = 64) -> None:
         self._capacity = capacity
         self._items: OrderedDict[Hashable, tuple[int, Any]] = OrderedDict()
         self._lock = threading.Lock()

@@ -16,6 +16,7 @@ from rich.progress import Progress
 from gridcity.adapters.db import migrate as db_migrate
 from gridcity.cli.coords import coords_app
 from gridcity.cli.grid import grid_app
+from gridcity.cli.io import divisions_app
 from gridcity.cli.support import (
     SYSTEM,
     bootstrap_or_fail,
@@ -35,6 +36,7 @@ app = typer.Typer(
 )
 app.add_typer(coords_app, name="coords")
 app.add_typer(grid_app, name="grid")
+app.add_typer(divisions_app, name="divisions")
 
 
 @app.command()

@@ -28,6 +28,7 @@ from gridcity.adapters.crs import (
 )
 from gridcity.adapters.geo import area_m2
 from gridcity.adapters.geojson_files import Feature, FeatureFile, read_features, write_features
+from gridcity.cli.io import grid_export_command, grid_import_command
 from gridcity.cli.locate import locate_command
 from gridcity.cli.support import fail, progress_of
 from gridcity.domain.boundaries import as_multipolygon
@@ -43,10 +44,13 @@ CRS_HELP = "CRS of input files without a `crs` member: wgs84, cgcs2000, gcj02, b
 _PROGRESS_CONSOLE = Console(stderr=True)
 
 grid_app = typer.Typer(
-    help="Unit grids (单元网格): generate them from community boundaries, validate a grid layer.",
+    help="Unit grids (单元网格): generate them from community boundaries, validate a grid layer, "
+    "import and export them.",
     no_args_is_help=True,
 )
 grid_app.command("locate")(locate_command)
+grid_app.command("import")(grid_import_command)
+grid_app.command("export")(grid_export_command)
 
 
 @grid_app.command()

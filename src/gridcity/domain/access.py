@@ -46,6 +46,10 @@ class Permission(StrEnum):
     MAP_VIEW = "map.view"
     GRID_READ = "grid.read"
     GRID_WRITE = "grid.write"
+    # Putting supervisors and grid workers on grids (排班): the supervision center's duty chief
+    # runs the roster day to day, so it is not reserved to administrators. Leaders' posts
+    # (逐级分包) are organisational decisions and need ORG_WRITE.
+    RESPONSIBILITY_WRITE = "responsibility.write"
 
 
 _EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ})
@@ -53,7 +57,7 @@ _EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW, Permission.G
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: _EVERY_STAFF,
     Role.OPERATOR: _EVERY_STAFF,
-    Role.DUTY_CHIEF: _EVERY_STAFF,
+    Role.DUTY_CHIEF: _EVERY_STAFF | {Permission.RESPONSIBILITY_WRITE},
     Role.DISPATCHER: _EVERY_STAFF,
     Role.HANDLER: _EVERY_STAFF,
     Role.LEADER: _EVERY_STAFF | {Permission.USER_READ, Permission.AUDIT_READ},

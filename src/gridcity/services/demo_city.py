@@ -45,6 +45,7 @@ from gridcity.services.demo_data import (
     SURNAMES,
 )
 from gridcity.services.demo_grids import create_demo_grids
+from gridcity.services.demo_layers import create_demo_layers
 from gridcity.services.deps import RequestInfo, ServiceDeps
 
 Advance = Callable[[int], None]
@@ -134,14 +135,17 @@ class DemoReport:
     centers: int
     users: int
     seconds: float
+    layer_cells: int = 0
+    assignments: int = 0
 
     def summary(self) -> str:
         """One line for the terminal."""
         return (
             f"demo city {DISTRICT_NAME} ({DISTRICT_CODE}): {self.area_km2:.2f} km², "
             f"{self.subdistricts} subdistricts, {self.communities} communities, "
-            f"{self.unit_grids} unit grids, "
-            f"{self.departments} departments, {self.centers} centers, {self.users} users "
+            f"{self.unit_grids} unit grids, {self.layer_cells} cells in other layers, "
+            f"{self.departments} departments, {self.centers} centers, {self.users} users, "
+            f"{self.assignments} responsibility assignments "
             f"— loaded in {self.seconds:.1f} s"
         )
 
@@ -327,6 +331,7 @@ def load_demo_city(
     )
     department_ids, center_ids = _create_organisation(deps, actor, plan, info, progress)
     _create_users(deps, actor, plan, department_ids, center_ids, info, progress)
+    layered = create_demo_layers(deps, actor, plan.divisions, info=info)
     levels = [d.level for d in plan.divisions]
     return DemoReport(
         area_km2=area_m2 / 1e6,
@@ -337,6 +342,8 @@ def load_demo_city(
         centers=len(center_ids),
         users=len(DEMO_USERS),
         seconds=time.perf_counter() - started,
+        layer_cells=layered.cells,
+        assignments=layered.assignments,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -108,35 +109,9 @@ def create_division(
     name = _clean_name(name)
     now = deps.clock()
     with deps.db.transaction() as session:
-        if session.scalar(sa.select(Division.id).where(Division.code == code)) is not None:
-            raise Conflict(
-                "division_code_taken", "Division code %(code)s already exists", code=code
-            )
-        parent_row = None
-        parent = parent_code(code)
-        validate_parent(code, level, parent)
-        if parent is not None:
-            parent_row = session.scalar(sa.select(Division).where(Division.code == parent))
-            if parent_row is None:
-                raise InvalidInput(
-                    "division_parent_missing_row",
-                    "Parent division %(parent)s does not exist yet",
-                    parent=parent,
-                )
-        row = Division(
-            code=code,
-            level=level.value,
-            name=name,
-            parent_id=parent_row.id if parent_row else None,
-            is_active=True,
-            created_at=now,
-            updated_at=now,
+        row = add_division_row(
+            session, code=code, name=name, level=level, boundary=boundary, now=now
         )
-        geom = _boundary(session, code, boundary)
-        row.set_geometry(geom)
-        row.area_m2 = area_m2(geom) if geom is not None else None
-        session.add(row)
-        session.flush()
         audit.append(
             session,
             at=now,
@@ -149,6 +124,46 @@ def create_division(
         )
         bump_version(session, DIVISIONS_STATE, now)
         return DivisionView.of(row)
+
+
+def add_division_row(
+    session: Session,
+    *,
+    code: str,
+    name: str,
+    level: DivisionLevel,
+    boundary: BaseGeometry | None,
+    now: datetime,
+) -> Division:
+    """In the caller's transaction: a new division under its existing parent (no audit)."""
+    if session.scalar(sa.select(Division.id).where(Division.code == code)) is not None:
+        raise Conflict("division_code_taken", "Division code %(code)s already exists", code=code)
+    parent_row = None
+    parent = parent_code(code)
+    validate_parent(code, level, parent)
+    if parent is not None:
+        parent_row = session.scalar(sa.select(Division).where(Division.code == parent))
+        if parent_row is None:
+            raise InvalidInput(
+                "division_parent_missing_row",
+                "Parent division %(parent)s does not exist yet",
+                parent=parent,
+            )
+    row = Division(
+        code=code,
+        level=level.value,
+        name=name,
+        parent_id=parent_row.id if parent_row else None,
+        is_active=True,
+        created_at=now,
+        updated_at=now,
+    )
+    geom = _boundary(session, code, boundary)
+    row.set_geometry(geom)
+    row.area_m2 = area_m2(geom) if geom is not None else None
+    session.add(row)
+    session.flush()
+    return row
 
 
 def update_division(
@@ -166,21 +181,10 @@ def update_division(
     now = deps.clock()
     with deps.db.transaction() as session:
         row = _get_row(session, actor, code)
-        changes: dict[str, Any] = {}
-        if name is not None and _clean_name(name) != row.name:
-            changes["name"] = [row.name, _clean_name(name)]
-            row.name = _clean_name(name)
-        if boundary is not None:
-            geom = _boundary(session, code, boundary)
-            row.set_geometry(geom)
-            old_area = row.area_m2
-            row.area_m2 = area_m2(geom) if geom is not None else None
-            changes["boundary"] = [round(old_area or 0, 1), round(row.area_m2 or 0, 1)]
-        if is_active is not None and is_active != row.is_active:
-            changes["is_active"] = [row.is_active, is_active]
-            row.is_active = is_active
+        changes = change_division_row(
+            session, row, name=name, boundary=boundary, is_active=is_active, now=now
+        )
         if changes:
-            row.updated_at = now
             audit.append(
                 session,
                 at=now,
@@ -193,6 +197,34 @@ def update_division(
             )
             bump_version(session, DIVISIONS_STATE, now)
         return DivisionView.of(row)
+
+
+def change_division_row(
+    session: Session,
+    row: Division,
+    *,
+    name: str | None = None,
+    boundary: BaseGeometry | None = None,
+    is_active: bool | None = None,
+    now: datetime,
+) -> dict[str, Any]:
+    """In the caller's transaction: apply the changes to a division; returns them (old, new)."""
+    changes: dict[str, Any] = {}
+    if name is not None and _clean_name(name) != row.name:
+        changes["name"] = [row.name, _clean_name(name)]
+        row.name = _clean_name(name)
+    if boundary is not None:
+        geom = _boundary(session, row.code, boundary)
+        row.set_geometry(geom)
+        old_area = row.area_m2
+        row.area_m2 = area_m2(geom) if geom is not None else None
+        changes["boundary"] = [round(old_area or 0, 1), round(row.area_m2 or 0, 1)]
+    if is_active is not None and is_active != row.is_active:
+        changes["is_active"] = [row.is_active, is_active]
+        row.is_active = is_active
+    if changes:
+        row.updated_at = now
+    return changes
 
 
 def get_division(deps: ServiceDeps, actor: Actor, code: str) -> DivisionView:

@@ -3,12 +3,13 @@ as they are now or as they were at any moment."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
+from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
@@ -111,20 +112,19 @@ def replace_community_grids(
     require(actor, Permission.GRID_WRITE)
     community_code = validate_code(community_code.strip(), DivisionLevel.COMMUNITY)
     check_aware(valid_from, "valid_from")
-    given = [CellInput(*cell) for cell in cells]
-    codes = assign_grid_codes(community_code, [c.code for c in given])
-    shapes = [check_cell_shape(code, c.geometry) for code, c in zip(codes, given, strict=True)]
-    attributes = [
-        check_attributes(code, c.attributes) for code, c in zip(codes, given, strict=True)
-    ]
+    codes, shapes, attributes = checked_cells(community_code, [CellInput(*cell) for cell in cells])
     now = deps.clock()
     with deps.db.transaction() as session:
-        boundary = _community_boundary(session, actor, community_code)
-        _check_geometry(community_code, boundary, codes, shapes)
         layer_id = unit_layer_id(session, now)
-        ended = _end_current(session, layer_id, community_code, valid_from)
-        for code, shape, attrs in zip(codes, shapes, attributes, strict=True):
-            session.add(_new_cell(layer_id, code, shape, attrs, valid_from, now))
+        ended = write_redivision(
+            session,
+            actor,
+            community_code,
+            list(zip(codes, shapes, attributes, strict=True)),
+            layer_id=layer_id,
+            valid_from=valid_from,
+            now=now,
+        )
         bump_version(session, GRIDS_STATE, now)
         audit.append(
             session,
@@ -137,6 +137,39 @@ def replace_community_grids(
             info=info,
         )
     return Redivision(community_code, valid_from, ended, tuple(codes))
+
+
+def checked_cells(
+    community_code: str, given: Sequence[CellInput]
+) -> tuple[list[str], list[MultiPolygon], list[dict[str, Any]]]:
+    """Codes (missing ones assigned), shapes and attributes of a community's new grids, checked."""
+    codes = assign_grid_codes(community_code, [c.code for c in given])
+    shapes = [check_cell_shape(code, c.geometry) for code, c in zip(codes, given, strict=True)]
+    attributes = [
+        check_attributes(code, c.attributes) for code, c in zip(codes, given, strict=True)
+    ]
+    return codes, shapes, attributes
+
+
+def write_redivision(
+    session: Session,
+    actor: Actor,
+    community_code: str,
+    cells: Sequence[tuple[str, MultiPolygon, dict[str, Any]]],
+    *,
+    layer_id: int,
+    valid_from: datetime,
+    now: datetime,
+) -> int:
+    """In the caller's transaction: check checked cells against the community, end its grids in
+    force, add the new ones; returns how many ended (no audit, no version bump)."""
+    codes = [code for code, _, _ in cells]
+    boundary = _community_boundary(session, actor, community_code)
+    _check_geometry(community_code, boundary, codes, [shape for _, shape, _ in cells])
+    ended = _end_current(session, layer_id, community_code, valid_from)
+    for code, shape, attrs in cells:
+        session.add(_new_cell(layer_id, code, shape, attrs, valid_from, now))
+    return ended
 
 
 def unit_layer_id(session: Session, now: datetime) -> int:

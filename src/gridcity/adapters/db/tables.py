@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -253,3 +253,52 @@ class SpatialState(Base):
     name: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
     version: Mapped[int] = mapped_column(sa.Integer, default=0)
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class GridLayerScheme(Base):
+    """The code scheme and coverage rule a layer's cells obey (``domain.layers.Scheme``)."""
+
+    __tablename__ = "grid_layer_scheme"
+
+    layer_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("grid_layer.id", ondelete="CASCADE"), primary_key=True
+    )
+    scheme: Mapped[str] = mapped_column(sa.String(32))
+
+
+class GridCellMember(Base):
+    """One unit grid of a cell made of whole unit grids (a responsibility grid's patrol area)."""
+
+    __tablename__ = "grid_cell_member"
+
+    cell_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("grid_cell.id", ondelete="CASCADE"), primary_key=True
+    )
+    grid_code: Mapped[str] = mapped_column(sa.String(15), primary_key=True, index=True)
+
+
+class Assignment(Base):
+    """One person on one post for a grid cell or a division, over days and an optional shift."""
+
+    __tablename__ = "responsibility_assignment"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(cell_code IS NOT NULL AND layer_id IS NOT NULL AND division_code IS NULL)"
+            " OR (cell_code IS NULL AND layer_id IS NULL AND division_code IS NOT NULL)",
+            name="one_target",
+        ),
+        sa.Index("ix_responsibility_assignment_layer_id_cell_code", "layer_id", "cell_code"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("user_account.id"), index=True)
+    post: Mapped[str] = mapped_column(sa.String(16))
+    layer_id: Mapped[int | None] = mapped_column(sa.ForeignKey("grid_layer.id"))
+    cell_code: Mapped[str | None] = mapped_column(sa.String(32))
+    division_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
+    shift: Mapped[str] = mapped_column(sa.String(16), default="")
+    starts_on: Mapped[date] = mapped_column(sa.Date)
+    ends_on: Mapped[date | None] = mapped_column(sa.Date)
+    note: Mapped[str] = mapped_column(sa.String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(sa.Integer)

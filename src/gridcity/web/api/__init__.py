@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridcity.web.api import audit, auth, coords, departments, divisions, grids, locate, users
+from gridcity.web.api import (
+    audit,
+    auth,
+    coords,
+    departments,
+    divisions,
+    grids,
+    layers,
+    locate,
+    users,
+)
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, divisions, departments, users, audit, coords, grids, locate):
+for module in (auth, divisions, departments, users, audit, coords, grids, locate, layers):
     api_router.include_router(module.router)

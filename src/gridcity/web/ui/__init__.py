@@ -4,8 +4,26 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from gridcity.web.ui import account, admin_divisions, admin_org, admin_users, home, map_page
+from gridcity.web.ui import (
+    account,
+    admin_divisions,
+    admin_grids,
+    admin_org,
+    admin_users,
+    grid_map,
+    home,
+    map_page,
+)
 
 ui_router = APIRouter(include_in_schema=False)
-for module in (account, home, admin_divisions, admin_org, admin_users, map_page):
+for module in (
+    account,
+    home,
+    admin_divisions,
+    admin_org,
+    admin_users,
+    map_page,
+    grid_map,
+    admin_grids,
+):
     ui_router.include_router(module.router)

@@ -94,16 +94,23 @@ def _focus(deps: ServiceDeps, actor: Actor, code: str) -> tuple[divisions.Divisi
         return None, gettext_("Division %(code)s is not in your data scope") % {"code": code}
 
 
+def basemap_config(settings: Settings) -> dict[str, str] | None:
+    """The basemap tile layer for a map script, or None: the map then draws without tiles."""
+    if not settings.basemap_url:
+        return None
+    return {"url": settings.basemap_url, "attribution": settings.basemap_attribution}
+
+
+def needs_gcj02_shift(settings: Settings) -> bool:
+    """True when the basemap's tiles are drawn in GCJ-02, so our shapes must be shifted too."""
+    return bool(settings.basemap_url) and settings.basemap_crs is BasemapCrs.GCJ02
+
+
 def _config(settings: Settings, focused: divisions.DivisionView | None) -> dict[str, Any]:
     """What map.js needs: where the boundaries come from, the basemap, the focus, the words."""
-    basemap = None
-    source = API_SOURCE
-    if settings.basemap_url:
-        basemap = {"url": settings.basemap_url, "attribution": settings.basemap_attribution}
-        if settings.basemap_crs is BasemapCrs.GCJ02:
-            source = SHIFTED_SOURCE
+    basemap = basemap_config(settings)
     return {
-        "source": source,
+        "source": SHIFTED_SOURCE if needs_gcj02_shift(settings) else API_SOURCE,
         "levels": [level.value for level in DivisionLevel],
         "basemap": basemap,
         "focus": focused.code if focused else "",
