@@ -3,6 +3,7 @@ to the login page / answers 401), every allowed pair succeeds. Deny by default."
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,24 @@ from tests.factories import (
 EVERY_STAFF = frozenset(STAFF_ROLES)
 ADMIN = frozenset({Role.ADMIN})
 OVERSIGHT = frozenset({Role.ADMIN, Role.LEADER})
+RESPONSIBILITY = frozenset({Role.ADMIN, Role.DUTY_CHIEF})
+_DAYS = itertools.count(1)
+
+
+def _assignment_form(city: SmallCity) -> dict[str, Any]:
+    """A grid-worker post on its own day, so that every allowed role's post is new."""
+    day = f"2026-03-{next(_DAYS):02d}"
+    return {
+        "user_id": str(city.user_ids["supervisor"]),
+        "post": "grid_worker",
+        "layer": "unit",
+        "target": f"{COMM_A1}001",
+        "shift": "day",
+        "starts_on": day,
+        "ends_on": day,
+    }
+
+
 USERNAME = {role: role.value.replace("_", "-") for role in STAFF_ROLES}
 
 
@@ -203,6 +222,10 @@ PAGES = [
         lambda c: {"new_password": "Brand#New2026"},
     ),
     Endpoint("GET", "/admin/audit", OVERSIGHT),
+    Endpoint("GET", "/admin/responsibility", EVERY_STAFF),
+    Endpoint("POST", "/admin/responsibility", RESPONSIBILITY, lambda c: _assignment_form(c)),
+    Endpoint("POST", "/admin/responsibility/{grid_post}/end", RESPONSIBILITY, lambda c: {}),
+    Endpoint("POST", "/admin/responsibility/{leader_post}/delete", ADMIN, lambda c: {}),
     Endpoint("GET", "/grids", EVERY_STAFF),
     Endpoint("GET", "/grids/cells.geojson", EVERY_STAFF),
     Endpoint("GET", "/grids/figures.json", EVERY_STAFF),

@@ -20,7 +20,7 @@ from gridcity.adapters.db.tables import (
     UserScopeDivision,
 )
 from gridcity.domain.access import Actor, Permission, Role, parse_roles, require
-from gridcity.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from gridcity.domain.errors import Conflict, InvalidInput, NotFound
 from gridcity.services import audit, auth
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.pagination import Page, paginate
@@ -207,7 +207,8 @@ def update_user(
         row = _get(session, user_id)
         _validate(session, data)
         if row.id == actor.user_id and (Role.ADMIN not in data.roles or not data.is_active):
-            raise Forbidden(
+            # A rule about this change, not a missing permission: shown on the form (422).
+            raise InvalidInput(
                 "cannot_demote_self",
                 "You cannot remove your own administrator role or deactivate yourself",
             )

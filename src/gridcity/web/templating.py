@@ -50,6 +50,7 @@ NAV = (
     NavItem("/home", N_("Home"), None),
     NavItem("/map", N_("Map"), Permission.MAP_VIEW),
     NavItem("/grids", N_("Grids"), Permission.GRID_READ),
+    NavItem("/admin/responsibility", N_("Responsibility"), Permission.GRID_READ),
     NavItem("/admin/divisions", N_("Divisions"), Permission.ORG_READ),
     NavItem("/admin/departments", N_("Departments"), Permission.ORG_READ),
     NavItem("/admin/centers", N_("Centers"), Permission.ORG_READ),

@@ -9,6 +9,7 @@ from gridcity.web.ui import (
     admin_divisions,
     admin_grids,
     admin_org,
+    admin_responsibility,
     admin_users,
     grid_map,
     home,
@@ -25,5 +26,6 @@ for module in (
     map_page,
     grid_map,
     admin_grids,
+    admin_responsibility,
 ):
     ui_router.include_router(module.router)

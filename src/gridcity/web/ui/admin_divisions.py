@@ -14,7 +14,7 @@ from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.services import divisions
 from gridcity.web.deps import Deps, Info, PageActor
-from gridcity.web.ui.common import flashes, is_htmx, query_string, redirect
+from gridcity.web.ui.common import flashes, is_htmx, query_string, raise_if_forbidden, redirect
 
 router = APIRouter(prefix="/admin/divisions")
 MAX_BOUNDARY_BYTES = 5 * 1024 * 1024
@@ -73,6 +73,7 @@ async def create(
             deps, actor, code=code, name=name, level=level, boundary=geom, info=info
         )
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _form(request, None, values, error=exc)
     return redirect(f"/admin/divisions/{view.code}", done="created")
 
@@ -108,6 +109,7 @@ async def update(
             deps, actor, code, name=name, boundary=geom, is_active=is_active, info=info
         )
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _form(request, view, values, error=exc, deps=deps, actor=actor)
     return redirect(f"/admin/divisions/{code}", done="updated")
 

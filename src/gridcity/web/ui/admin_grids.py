@@ -22,7 +22,7 @@ from gridcity.services.deps import ServiceDeps
 from gridcity.web.deps import ApiActor, Deps, Info, PageActor
 from gridcity.web.i18n import N_, gettext_
 from gridcity.web.templating import CHINA_TZ, Templates
-from gridcity.web.ui.common import flashes, redirect
+from gridcity.web.ui.common import flashes, raise_if_forbidden, redirect
 from gridcity.web.ui.map_page import basemap_config, needs_gcj02_shift
 
 router = APIRouter(prefix="/admin/grids/generate")
@@ -72,6 +72,7 @@ def save(
             info=info,
         )
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _form(request, deps, actor, values, flashes(request, exc), status_code=422)
     return redirect(f"/admin/grids/generate?community={community}", done="redivided")
 

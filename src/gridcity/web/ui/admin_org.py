@@ -19,7 +19,7 @@ from gridcity.services.pagination import MAX_PER_PAGE, Page
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.i18n import N_
 from gridcity.web.templating import Templates
-from gridcity.web.ui.common import flashes, is_htmx, query_string, redirect
+from gridcity.web.ui.common import flashes, is_htmx, query_string, raise_if_forbidden, redirect
 
 router = APIRouter()
 T = TypeVar("T")
@@ -121,6 +121,7 @@ def create_department(
     try:
         view = departments.create_department(deps, actor, data, info=info)
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _department_form(request, actor, None, _values_of(data), error=exc)
     return redirect(f"/admin/departments/{view.id}", done="created")
 
@@ -158,6 +159,7 @@ def update_department(
     try:
         departments.update_department(deps, actor, department_id, data, info=info)
     except DomainError as exc:
+        raise_if_forbidden(exc)
         staff = _staff(deps, actor, department_id)
         return _department_form(request, actor, view, _values_of(data), error=exc, staff=staff)
     return redirect(f"/admin/departments/{department_id}", done="updated")
@@ -265,6 +267,7 @@ def save_center(
             info=info,
         )
     except DomainError as exc:
+        raise_if_forbidden(exc)
         typed = {"name": name, "phone": phone, "address": address}
         return _centers(request, actor, deps, error=exc, typed=(district_code, kind, typed))
     return redirect("/admin/centers", done="updated" if existed else "created")

@@ -18,7 +18,7 @@ from gridcity.services.pagination import MAX_PER_PAGE
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.i18n import N_
 from gridcity.web.ui.admin_org import all_departments, every_page, render
-from gridcity.web.ui.common import flashes, is_htmx, query_string, redirect
+from gridcity.web.ui.common import flashes, is_htmx, query_string, raise_if_forbidden, redirect
 
 router = APIRouter()
 
@@ -178,6 +178,7 @@ def create_user(
             deps, actor, username=username, password=password, data=form.to_input(), info=info
         )
     except DomainError as exc:
+        raise_if_forbidden(exc)
         values = {**_values_of(form), "username": username}
         return _user_page(request, actor, deps, None, values, error=exc)
     return redirect(f"/admin/users/{view.id}", done="created")
@@ -202,6 +203,7 @@ def update_user(
     try:
         users.update_user(deps, actor, user_id, data, info=info)
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _user_page(request, actor, deps, view, _values_of(form), error=exc)
     return redirect(f"/admin/users/{user_id}", done="updated")
 
@@ -221,6 +223,7 @@ def reset_password(
     try:
         users.set_password(deps, actor, user_id, new_password, info=info)
     except DomainError as exc:
+        raise_if_forbidden(exc)
         return _user_page(request, actor, deps, view, _values_of(view), error=exc)
     return redirect(f"/admin/users/{user_id}", done="password")
 

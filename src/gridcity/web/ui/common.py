@@ -7,7 +7,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from gridcity.domain.errors import DomainError
+from gridcity.domain.errors import DomainError, Forbidden
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import N_, gettext_
 
@@ -29,6 +29,12 @@ def flashes(request: Request, error: DomainError | None = None) -> list[tuple[st
     if error is not None:
         out.append(("error", human_message(error)))
     return out
+
+
+def raise_if_forbidden(exc: DomainError) -> None:
+    """Forms show refusals in place, except permission refusals: those stay a 403 page."""
+    if isinstance(exc, Forbidden):
+        raise exc
 
 
 def redirect(url: str, done: str | None = None) -> RedirectResponse:
