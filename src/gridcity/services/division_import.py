@@ -30,6 +30,7 @@ from gridcity.domain.errors import InvalidInput
 from gridcity.domain.imports import N_, ImportRefused, Problem
 from gridcity.services import audit, divisions
 from gridcity.services.deps import RequestInfo, ServiceDeps
+from gridcity.services.feature_checks import checked_geometry
 
 MAX_NAME = 100
 EXPORT_COLUMNS = ("code", "name", "level", "parent_code", "area_m2")
@@ -144,7 +145,7 @@ def _parse(features: Sequence[Feature]) -> tuple[list[DivisionRow], list[Problem
         name = _text(feature.properties.get("name"))
         if len(name) > MAX_NAME:
             problems.append(Problem(feature.index, code, "A name needs 1 to 100 characters"))
-        boundary = _boundary(feature, code, problems)
+        boundary = checked_geometry(feature, code, problems, as_multipolygon)
         if level is not None and boundary is not None and len(problems) == found:
             rows.append(DivisionRow(feature.index, code, level, name, boundary))
     return rows, problems
@@ -181,25 +182,6 @@ def _level(feature: Feature, code: str, problems: list[Problem]) -> DivisionLeve
         )
         return None
     return level
-
-
-def _boundary(feature: Feature, code: str, problems: list[Problem]) -> MultiPolygon | None:
-    """The feature's boundary as a valid MultiPolygon in China, or None with the problem."""
-    if feature.geometry is None:
-        problems.append(
-            Problem(
-                feature.index,
-                code,
-                N_("The geometry cannot be read: %(why)s"),
-                {"why": feature.problem or "no geometry"},
-            )
-        )
-        return None
-    try:
-        return as_multipolygon(feature.geometry)
-    except InvalidInput as exc:
-        problems.append(Problem.of(feature.index, code, exc))
-        return None
 
 
 def _checked(

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +39,7 @@ from gridcity.domain.grids import community_of, validate_grid_code
 from gridcity.domain.imports import N_, ImportRefused, Problem
 from gridcity.services import audit, grids
 from gridcity.services.deps import RequestInfo, ServiceDeps
+from gridcity.services.feature_checks import checked_geometry
 
 CODE_KEYS = ("grid_code", "code")  # `code` too: the API's GeoJSON names it so
 TEXT_ATTRIBUTES = ("name", "land_use", "management_level", "responsible_party")
@@ -168,7 +170,7 @@ def _parse(features: Sequence[Feature]) -> tuple[list[GridRow], list[Problem]]:
             first.setdefault(code, feature.index)
         except InvalidInput as exc:
             problems.append(Problem.of(feature.index, code, exc))
-        shape = _shape(feature, code, problems)
+        shape = checked_geometry(feature, code, problems, partial(check_cell_shape, code or "?"))
         if shape is not None and len(problems) == found:
             rows.append(GridRow(feature.index, code, shape, attributes))
     return rows, problems
@@ -221,25 +223,6 @@ def _attributes(feature: Feature, code: str, problems: list[Problem]) -> dict[st
         elif text:
             kept[key] = text
     return kept
-
-
-def _shape(feature: Feature, code: str, problems: list[Problem]) -> MultiPolygon | None:
-    """The feature's valid polygon, or None with the problem recorded."""
-    if feature.geometry is None:
-        problems.append(
-            Problem(
-                feature.index,
-                code,
-                N_("The geometry cannot be read: %(why)s"),
-                {"why": feature.problem or "no geometry"},
-            )
-        )
-        return None
-    try:
-        return check_cell_shape(code or "?", feature.geometry)
-    except InvalidInput as exc:
-        problems.append(Problem.of(feature.index, code, exc))
-        return None
 
 
 # --- against the database and one another ----------------------------------------------------
