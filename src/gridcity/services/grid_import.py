@@ -31,9 +31,8 @@ from gridcity.adapters.db.tables import Division, GridCell, GridLayer
 from gridcity.adapters.geojson_files import Feature
 from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.boundaries import OUTSIDE_PARENT_TOLERANCE
 from gridcity.domain.errors import InvalidInput
-from gridcity.domain.grid_cover import GAP_TOLERANCE, check_cell_shape
+from gridcity.domain.grid_cover import check_cell_shape
 from gridcity.domain.grid_validation import FindingKind, validate_grids
 from gridcity.domain.grids import community_of, validate_grid_code
 from gridcity.domain.imports import N_, ImportRefused, Problem
@@ -330,14 +329,11 @@ def _cover_problems(
     problems: list[Problem] = []
     gaps: dict[str, float] = defaultdict(float)
     for f in findings:
+        if not f.blocking:
+            continue
         if f.kind is FindingKind.OVERLAP and f.index is not None:
             other = f.params["other"]
             assert isinstance(other, int)
-            if community_of(rows[other].code) != community_of(f.code):
-                # Neighbouring communities' grids may both reach a sliver past the shared
-                # boundary (the 0.1 % allowance): the write path compares grids within a
-                # community only, and so do we.
-                continue
             problems.append(
                 Problem(
                     rows[f.index].index,
@@ -351,35 +347,32 @@ def _cover_problems(
                 )
             )
         elif f.kind is FindingKind.CROSSES_COMMUNITY and f.index is not None:
-            share = f.amount_m2 / max(float(shapes[f.index].area), 1e-9)
-            if share > OUTSIDE_PARENT_TOLERANCE:
-                problems.append(
-                    Problem(
-                        rows[f.index].index,
-                        f.code,
-                        N_(
-                            "%(area)s m² (%(pct)s%%) of the grid lies outside its community %(community)s"
-                        ),
-                        {
-                            "area": f.params["area"],
-                            "pct": f"{share * 100:.1f}",
-                            "community": community_of(f.code),
-                        },
-                    )
+            problems.append(
+                Problem(
+                    rows[f.index].index,
+                    f.code,
+                    N_(
+                        "%(area)s m² (%(pct)s%%) of the grid lies outside its community %(community)s"
+                    ),
+                    {
+                        "area": f.params["area"],
+                        "pct": f.params["pct"],
+                        "community": community_of(f.code),
+                    },
                 )
+            )
         elif f.kind is FindingKind.GAP:
             gaps[f.code] += f.amount_m2
     if check_gaps:
-        for community, area in zip(names, areas, strict=True):
-            if gaps[community] / max(float(area.area), 1e-9) > GAP_TOLERANCE:
-                problems.append(
-                    Problem(
-                        None,
-                        community,
-                        "%(area)s m² of community %(code)s is covered by no grid",
-                        {"area": f"{gaps[community]:.2f}", "code": community},
-                    )
-                )
+        problems += [
+            Problem(
+                None,
+                community,
+                "%(area)s m² of community %(code)s is covered by no grid",
+                {"area": f"{area:.2f}", "code": community},
+            )
+            for community, area in sorted(gaps.items())
+        ]
     return problems
 
 
