@@ -58,9 +58,39 @@ class Endpoint:
     path: str
     allowed: frozenset[Role]
     body: Callable[[SmallCity], dict[str, Any]] | None = None
+    files: Callable[[], dict[str, Any]] | None = None  # uploads, posted with the form as multipart
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def _grid_upload() -> dict[str, Any]:
+    """A GeoJSON file of six good unit grids (communities A1 and A2), for the import page."""
+    return {"file": ("grids.geojson", _grid_file(), "application/geo+json")}
+
+
+def _grid_file() -> bytes:
+    import json
+
+    from shapely.geometry import mapping
+
+    from tests.services.test_grid_import import grid_features
+
+    features = [
+        {"type": "Feature", "geometry": mapping(f.geometry), "properties": f.properties}
+        for f in grid_features()
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def _confirmed_import(_city: SmallCity) -> dict[str, Any]:
+    """The confirmation of the checked grid file: its kind and fingerprint."""
+    import hashlib
+
+    from gridcity.web.ui.admin_import import upload_fingerprint
+
+    digest = hashlib.sha256(_grid_file()).hexdigest()
+    return {"kind": "grids", "fingerprint": upload_fingerprint(digest, "grids", "", "", "")}
 
 
 def _division(_city: SmallCity) -> dict[str, Any]:
@@ -244,6 +274,10 @@ PAGES = [
             ),
         },
     ),
+    Endpoint("GET", "/admin/import", EVERY_STAFF),
+    Endpoint("GET", "/admin/import/export?kind=grids&format=geojson", EVERY_STAFF),
+    Endpoint("POST", "/admin/import/check", ADMIN, lambda c: {"kind": "grids"}, _grid_upload),
+    Endpoint("POST", "/admin/import", ADMIN, _confirmed_import, _grid_upload),
     Endpoint("POST", "/admin/users/new", ADMIN, lambda c: {**_user(c), "roles": "supervisor"}),
     Endpoint(
         "POST",
@@ -381,6 +415,7 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
             endpoint.method,
             _resolve(endpoint.path, city, Role.ADMIN),
             data=data if endpoint.method == "POST" else None,
+            files=endpoint.files() if endpoint.files else None,
             follow_redirects=False,
         )
         if response.status_code != 303 or not response.headers["location"].startswith("/login"):
@@ -392,7 +427,10 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
             if endpoint.method == "POST":
                 token = csrf_of(browser.get("/account/password").text)
                 response = browser.post(
-                    path, data={"csrf_token": token, **endpoint.body(city)}, follow_redirects=False
+                    path,
+                    data={"csrf_token": token, **endpoint.body(city)},
+                    files=endpoint.files() if endpoint.files else None,
+                    follow_redirects=False,
                 )
             else:
                 response = browser.get(path, follow_redirects=False)

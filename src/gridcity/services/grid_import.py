@@ -79,6 +79,8 @@ class GridImport:
     ended: int
     valid_from: datetime
     dry_run: bool
+    # (community, grids created, grids in force ended), in community code order
+    per_community: tuple[tuple[str, int, int], ...] = ()
 
 
 def import_grids(
@@ -99,16 +101,19 @@ def import_grids(
     if dry_run:
         with deps.db.read() as session:
             groups = _checked(session, actor, rows, problems, valid_from, source, lock=False)
-            ended = _count_current(session, list(groups))
-        return GridImport(source, tuple(groups), len(rows), ended, valid_from, True)
+            current = _count_current(session, list(groups))
+        per = _per_community(groups, current)
+        return GridImport(
+            source, tuple(groups), len(rows), sum(current.values()), valid_from, True, per
+        )
     now = deps.clock()
     with deps.db.transaction() as session:
         groups = _checked(session, actor, rows, problems, valid_from, source, lock=True)
         advance = progress("writing unit grids", len(groups)) if progress else None
         layer_id = grids.unit_layer_id(session, now)
-        ended = 0
+        ended_by: dict[str, int] = {}
         for community, cells in groups.items():
-            ended += grids.write_redivision(
+            ended_by[community] = grids.write_redivision(
                 session,
                 actor,
                 community,
@@ -119,6 +124,7 @@ def import_grids(
             )
             if advance:
                 advance(1)
+        ended = sum(ended_by.values())
         bump_version(session, grids.GRIDS_STATE, now)
         audit.append(
             session,
@@ -136,7 +142,15 @@ def import_grids(
             },
             info=info,
         )
-    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False)
+    per = _per_community(groups, ended_by)
+    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False, per)
+
+
+def _per_community(
+    groups: Mapping[str, list[Cell]], ended: Mapping[str, int]
+) -> tuple[tuple[str, int, int], ...]:
+    """(community, grids created, grids ended) in code order."""
+    return tuple((c, len(groups[c]), ended.get(c, 0)) for c in sorted(groups))
 
 
 # --- the features on their own ---------------------------------------------------------------
@@ -399,21 +413,19 @@ def _local_metres(
     return scale
 
 
-def _count_current(session: Session, communities: list[str]) -> int:
-    """How many unit grids of these communities are in force (an import would end them)."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(GridCell)
-            .join(GridLayer, GridLayer.id == GridCell.layer_id)
-            .where(
-                GridLayer.code == grids.UNIT_LAYER,
-                GridCell.community_code.in_(communities),
-                GridCell.valid_to.is_(None),
-            )
+def _count_current(session: Session, communities: list[str]) -> dict[str, int]:
+    """How many unit grids of each community are in force (an import would end them)."""
+    found = session.execute(
+        sa.select(GridCell.community_code, sa.func.count())
+        .join(GridLayer, GridLayer.id == GridCell.layer_id)
+        .where(
+            GridLayer.code == grids.UNIT_LAYER,
+            GridCell.community_code.in_(communities),
+            GridCell.valid_to.is_(None),
         )
-        or 0
-    )
+        .group_by(GridCell.community_code)
+    ).all()
+    return {str(code): int(n) for code, n in found}
 
 
 # --- export ----------------------------------------------------------------------------------

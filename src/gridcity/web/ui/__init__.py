@@ -8,6 +8,7 @@ from gridcity.web.ui import (
     account,
     admin_divisions,
     admin_grids,
+    admin_import,
     admin_org,
     admin_responsibility,
     admin_users,
@@ -27,5 +28,6 @@ for module in (
     grid_map,
     admin_grids,
     admin_responsibility,
+    admin_import,
 ):
     ui_router.include_router(module.router)
