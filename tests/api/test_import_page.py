@@ -120,8 +120,10 @@ def test_a_dry_run_shows_counts_per_community_and_writes_nothing(
     assert response.status_code == 200, response.text
     report = response.text
     assert 'data-testid="import-summary"' in report and "grids.geojson" in report
-    rows = re.findall(r'<td class="mono">(\d{12})</td><td class="num">(\d+)</td>', report)
-    assert rows == [(COMM_A1, "4"), (COMM_A2, "2")]
+    rows = re.findall(
+        r'<td class="mono">(\d{12})</td><td>([^<]*)</td><td class="num">(\d+)</td>', report
+    )
+    assert rows == [(COMM_A1, "多福巷社区", "4"), (COMM_A2, "银闸社区", "2")]
     assert 'id="import-preview"' in report
     assert grid_count(container) == 0
     assert list(uploads_dir.iterdir()) == []

@@ -27,7 +27,7 @@ from gridcity.adapters.file_support import (
     columns_of,
     too_many,
 )
-from gridcity.adapters.geojson_files import Feature
+from gridcity.adapters.geojson_files import Feature, parsed_feature
 from gridcity.domain.errors import InvalidInput
 
 WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
@@ -83,7 +83,7 @@ def read_csv(path: Path, codec: str, wkt_column: str | None) -> CsvRows:
                 if ewkt:
                     srids[len(features)] = int(ewkt.group(1))
                     text = ewkt.group(2)
-                features.append(_wkt_feature(len(features), text, props))
+                features.append(parsed_feature(len(features), props, text, shapely.from_wkt, "WKT"))
             return CsvRows(features, srids)
     except UnicodeDecodeError:
         raise InvalidInput(
@@ -110,16 +110,6 @@ def _wkt_index(path: Path, header: list[str], wanted: str | None) -> int:
         path=str(path),
         names=" or ".join([wanted] if wanted else WKT_COLUMNS),
     )
-
-
-def _wkt_feature(index: int, text: str, props: dict[str, Any]) -> Feature:
-    """One CSV row's feature; WKT that GEOS cannot read is kept as its reason."""
-    if not text.strip():
-        return Feature(index, None, props, "no geometry")
-    try:
-        return Feature(index, shapely.from_wkt(text), props)
-    except (shapely.errors.GEOSException, ValueError) as exc:
-        return Feature(index, None, props, f"unreadable WKT ({exc})")
 
 
 def write_csv(

@@ -12,19 +12,20 @@ import hashlib
 import shutil
 import tempfile
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.background import BackgroundTask
 
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.errors import Conflict, DomainError, InvalidInput
+from gridcity.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from gridcity.domain.imports import ImportRefused
-from gridcity.services import file_import
-from gridcity.services.deps import ServiceDeps
+from gridcity.services import divisions, file_import
+from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.file_import import FileImport, FileKind, ImportOptions
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.errors import human_message
@@ -49,6 +50,7 @@ ENCODINGS = ("", "utf-8", "gbk")
 FORMATS = {"geojson": ".geojson", "zip": ".zip", "gpkg": ".gpkg", "csv": ".csv"}
 PREVIEW_FEATURES = 2_000  # more are counted, not drawn
 SHOWN_PROBLEMS = 200
+SHOWN_COMMUNITIES = 200  # named in the dry run; the others are listed by code
 DONE = {
     FileKind.GRIDS: N_(
         "Imported: %(created)s unit grids in %(communities)s communities; %(ended)s earlier grids ended and stay as history"
@@ -70,31 +72,42 @@ def upload_fingerprint(sha256: str, kind: str, crs: str, encoding: str, valid_fr
 def import_page(request: Request, actor: PageActor, deps: Deps) -> Response:
     """The import form (for those who may import) and the export downloads."""
     require(actor, Permission.GRID_READ)
-    return _page(request, actor, _done(request))
+    done = request.query_params.get("done", "")
+    return _page(request, actor, _done(request), {"done_kind": done})
 
 
-@router.post("/check", response_class=HTMLResponse)
-async def check(
-    request: Request,
-    actor: PageActor,
-    deps: Deps,
-    info: Info,
+@dataclass(frozen=True)
+class ImportForm:
+    """The fields of the import form, as sent (checked by ``_run``)."""
+
+    kind: str
+    crs: str
+    encoding: str
+    valid_from: str
+    file: UploadFile | None
+
+
+def import_form(
     kind: Annotated[str, Form(max_length=16)] = "",
     crs: Annotated[str, Form(max_length=16)] = "",
     encoding: Annotated[str, Form(max_length=8)] = "",
     valid_from: Annotated[str, Form(max_length=10)] = "",
     file: Annotated[UploadFile | None, File()] = None,
+) -> ImportForm:
+    """The import form of a request (every field optional: permission is checked first)."""
+    return ImportForm(kind, crs, encoding, valid_from, file)
+
+
+Fields = Annotated[ImportForm, Depends(import_form)]
+
+
+@router.post("/check", response_class=HTMLResponse)
+async def check(
+    request: Request, actor: PageActor, deps: Deps, info: Info, form: Fields
 ) -> Response:
     """Dry run: what the file would write, or every problem in it; nothing is written."""
-    chosen = _kind(kind)
-    file_import.require_import(actor, chosen)
     try:
-        options = _options(chosen, crs, encoding, valid_from)
-        async with staged(file, _limit(request)) as upload:
-            result = file_import.import_file(
-                deps, actor, upload.path, name=upload.name, options=options, info=info, dry_run=True
-            )
-            fingerprint = upload_fingerprint(upload.sha256, chosen, crs, encoding, valid_from)
+        result, fingerprint = await _run(request, deps, actor, info, form, confirmed=None)
     except DomainError as exc:
         raise_if_forbidden(exc)
         return _report(request, {"refused": _refusal(exc)}, status_code=exc.status)
@@ -107,35 +120,49 @@ async def confirm(
     actor: PageActor,
     deps: Deps,
     info: Info,
-    kind: Annotated[str, Form(max_length=16)] = "",
-    crs: Annotated[str, Form(max_length=16)] = "",
-    encoding: Annotated[str, Form(max_length=8)] = "",
-    valid_from: Annotated[str, Form(max_length=10)] = "",
+    form: Fields,
     fingerprint: Annotated[str, Form(max_length=64)] = "",
-    file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Write the checked file through the import service, all-or-nothing; back to the page."""
-    chosen = _kind(kind)
-    file_import.require_import(actor, chosen)
     try:
-        options = _options(chosen, crs, encoding, valid_from)
-        async with staged(file, _limit(request)) as upload:
-            if fingerprint != upload_fingerprint(upload.sha256, chosen, crs, encoding, valid_from):
-                raise Conflict("import_unchecked", CHANGED)
-            result = file_import.import_file(
-                deps,
-                actor,
-                upload.path,
-                name=upload.name,
-                options=options,
-                info=info,
-                dry_run=False,
-            )
+        result, _ = await _run(request, deps, actor, info, form, confirmed=fingerprint)
     except DomainError as exc:
         raise_if_forbidden(exc)
         refused = {"report": {"refused": _refusal(exc)}}
         return _page(request, actor, [], refused, status_code=exc.status)
     return redirect("/admin/import?" + _done_query(result))
+
+
+async def _run(
+    request: Request,
+    deps: ServiceDeps,
+    actor: Actor,
+    info: RequestInfo,
+    form: ImportForm,
+    *,
+    confirmed: str | None,
+) -> tuple[FileImport, str]:
+    """The import of the uploaded file: a dry run, or (given the fingerprint the dry run
+    showed) the write; with the fingerprint of the file and options."""
+    kind = _kind(form.kind)
+    file_import.require_import(actor, kind)
+    options = _options(kind, form.crs, form.encoding, form.valid_from)
+    async with staged(form.file, _limit(request)) as upload:
+        fingerprint = upload_fingerprint(
+            upload.sha256, kind, form.crs, form.encoding, form.valid_from
+        )
+        if confirmed is not None and confirmed != fingerprint:
+            raise Conflict("import_unchecked", CHANGED)
+        result = file_import.import_file(
+            deps,
+            actor,
+            upload.path,
+            name=upload.name,
+            options=options,
+            info=info,
+            dry_run=confirmed is None,
+        )
+    return result, fingerprint
 
 
 @router.get("/export")
@@ -238,12 +265,27 @@ def _summary(
         "more_features": len(result.features) > PREVIEW_FEATURES,
     }
     if result.grids is not None:
-        context["communities"] = result.grids.per_community
+        names = _names(deps, actor, [code for code, _, _ in result.grids.per_community])
+        context["communities"] = [
+            (code, names.get(code, ""), created, ended)
+            for code, created, ended in result.grids.per_community
+        ]
     if result.divisions is not None:
         done = result.divisions
         levels = Counter(len(code) for code in (*done.created, *done.updated))
         context["levels"] = [(n, levels.get(n, 0)) for n in (6, 9, 12)]
     return context
+
+
+def _names(deps: ServiceDeps, actor: Actor, codes: list[str]) -> dict[str, str]:
+    """Names of the communities a file names (the first SHOWN_COMMUNITIES; the rest by code)."""
+    names: dict[str, str] = {}
+    for code in codes[:SHOWN_COMMUNITIES]:
+        try:
+            names[code] = divisions.get_division(deps, actor, code).name
+        except NotFound:
+            continue
+    return names
 
 
 def _refusal(exc: DomainError) -> dict[str, Any]:
@@ -322,6 +364,7 @@ def _page(
         "limit_mb": _limit(request) // MB,
         "flashes": messages,
         "report": None,
+        "done_kind": "",
         **(extra or {}),
     }
     templates: Templates = request.app.state.templates

@@ -14,6 +14,14 @@
     return text ? text.textContent : fallback;
   }
 
+  function showError(report, text) {
+    const p = document.createElement("p");
+    p.className = "flash error";
+    p.setAttribute("data-testid", "import-refused");
+    p.textContent = text;
+    report.replaceChildren(p);
+  }
+
   function register(config) {
     let map = null;
 
@@ -68,17 +76,10 @@
               report.innerHTML = html;
               drawPreview();
             } else {
-              const p = document.createElement("p");
-              p.className = "flash error";
-              p.setAttribute("data-testid", "import-refused");
-              p.textContent = messageOf(html, config.failed);
-              report.replaceChildren(p);
+              showError(report, messageOf(html, config.failed));
             }
           } catch (error) {
-            const p = document.createElement("p");
-            p.className = "flash error";
-            p.textContent = config.failed;
-            report.replaceChildren(p);
+            showError(report, config.failed);
           } finally {
             this.checking = false;
           }
