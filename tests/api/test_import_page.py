@@ -169,10 +169,6 @@ def test_a_confirmation_of_another_file_than_the_one_checked_is_refused(
 def test_a_file_with_one_bad_feature_is_reported_by_feature_and_nothing_is_written(
     admin: TestClient, container: Container
 ) -> None:
-    for path in ("/admin/import/check", "/admin/import"):
-        response = post(admin, path, grid_file(bad_index=2), "grids.geojson", fingerprint="x" * 40)
-
-        assert response.status_code in (409, 422)
     response = post(admin, "/admin/import/check", grid_file(bad_index=2), "grids.geojson")
 
     assert response.status_code == 422
@@ -184,6 +180,19 @@ def test_a_file_with_one_bad_feature_is_reported_by_feature_and_nothing_is_writt
     assert "Self-intersection" in cells[0][2]
     assert "无法导入：共 1 个问题" in response.text
     assert 'name="fingerprint"' not in response.text
+    assert grid_count(container) == 0
+
+
+def test_a_confirmed_bad_file_is_refused_again_by_the_service_and_nothing_is_written(
+    admin: TestClient, container: Container
+) -> None:
+    data = grid_file(bad_index=2)
+    fingerprint = upload_fingerprint(hashlib.sha256(data).hexdigest(), "grids", "", "", "")
+
+    response = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fingerprint)
+
+    assert response.status_code == 422
+    assert 'data-testid="import-problems"' in response.text and "Self-intersection" in response.text
     assert grid_count(container) == 0
 
 
@@ -239,6 +248,27 @@ def test_an_oversized_upload_is_refused_with_413_and_nothing_is_written(
     assert "1 MB" in response.text
     assert grid_count(container) == 0
     container.db.engine.dispose()
+
+
+@pytest.mark.parametrize(("fmt", "encoding"), [("zip", "gbk"), ("gpkg", ""), ("csv", "")])
+def test_an_export_checks_clean_when_uploaded_again(
+    admin: TestClient, container: Container, fmt: str, encoding: str
+) -> None:
+    add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
+    exported = admin.get(
+        "/admin/import/export", params={"kind": "grids", "format": fmt, "encoding": encoding}
+    )
+
+    response = post(
+        admin, "/admin/import/check", exported.content, f"grids.{fmt}",
+        encoding=encoding, valid_from="2026-07-01",
+    )  # fmt: skip
+
+    assert response.status_code == 200, response.text
+    assert re.search(
+        rf"<td class=\"mono\">{COMM_A1}</td><td>多福巷社区</td><td class=\"num\">4</td><td class=\"num\">4</td>",
+        response.text,
+    )
 
 
 def test_the_upload_fingerprint_covers_the_file_and_every_option() -> None:

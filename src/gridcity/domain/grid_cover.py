@@ -12,7 +12,7 @@ square degree, which the caller measures geodesically (so that this module stays
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
@@ -121,12 +121,16 @@ def _refusal(
     community_code: str, community: BaseGeometry, m2_per_unit: float, found: list[Finding]
 ) -> InvalidInput:
     """The write path's refusal for the blocking findings of one kind (the worst one named)."""
-    worst = max(found, key=lambda f: f.amount_m2)
+    if found[0].kind is FindingKind.CROSSES_COMMUNITY:
+        # The grid with the largest share outside, as a share is what the rule limits.
+        worst = max(found, key=lambda f: cast(float, f.params["pct"]))
+    else:
+        worst = max(found, key=lambda f: f.amount_m2)
     if worst.kind is FindingKind.CROSSES_COMMUNITY:
         return InvalidInput(
             "grid_outside_community",
             "%(pct)s%% of grid %(code)s lies outside community %(community)s",
-            pct=float(str(worst.params["pct"])),
+            pct=worst.params["pct"],
             code=worst.code,
             community=community_code,
         )

@@ -371,7 +371,7 @@ def _crossings(
                         "code": codes[i],
                         "area": _amount(amount),
                         "community": community_of(codes[i]),
-                        "pct": f"{share * 100:.1f}",
+                        "pct": round(share * 100, 1),
                     },
                     _point(part),
                     blocking=share > OUTSIDE_PARENT_TOLERANCE,
