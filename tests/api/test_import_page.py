@@ -354,3 +354,17 @@ def test_an_unknown_export_format_is_refused(admin: TestClient) -> None:
 
     assert response.status_code == 422
     assert "未知的导出格式 xlsx" in response.text
+
+
+def test_an_upload_without_the_csrf_token_is_refused(
+    admin: TestClient, container: Container
+) -> None:
+    response = admin.post(
+        "/admin/import/check",
+        data={"kind": "grids"},
+        files={"file": ("grids.geojson", grid_file(), GEOJSON)},
+        follow_redirects=False,
+    )
+
+    assert response.status_code == 403
+    assert grid_count(container) == 0
