@@ -296,7 +296,7 @@ def _write_cells(output: Path, cells: list[GridCell], zone: int) -> int:
         fail(f"cannot write {output}: {exc.strerror}")
 
 
-# Said of a finding that the write path accepts (decision 0007): reported, not refused.
+# Said of a finding that the write path accepts (decision 0008): reported, not refused.
 ALLOWED = " (within the allowance: an import or re-division accepts it)"
 
 
