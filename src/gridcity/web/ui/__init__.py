@@ -10,6 +10,7 @@ from gridcity.web.ui import (
     admin_grids,
     admin_org,
     admin_responsibility,
+    admin_settings_grid,
     admin_users,
     grid_map,
     home,
@@ -27,5 +28,6 @@ for module in (
     grid_map,
     admin_grids,
     admin_responsibility,
+    admin_settings_grid,
 ):
     ui_router.include_router(module.router)
