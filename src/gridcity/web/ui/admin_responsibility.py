@@ -128,7 +128,7 @@ def create(
     }
     code = target.strip()
     try:
-        days = parse_weekdays(weekdays if weekdays or rota else None)
+        days = parse_weekdays((weekdays or []) if rota else weekdays)
         chosen = parse_post(post)
         on_division = chosen is Post.LEADER
         assignments.create_assignment(
