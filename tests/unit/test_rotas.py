@@ -181,3 +181,18 @@ def test_two_duties_overlap_exactly_when_some_hour_has_both_in_force(a: Duty, b:
 
     assert duties_overlap(a, b) == both
     assert duties_overlap(b, a) == both
+
+
+@settings(max_examples=150, deadline=None)
+@given(DUTIES, st.integers(0, 24 * 21 - 1))
+def test_in_force_means_inside_a_shift_that_started_on_a_working_day(duty: Duty, hour: int) -> None:
+    # The definition the rota follows: a shift starts at its start time on each working day
+    # and runs for its length, past midnight if it ends before it starts.
+    moment = at(day(-1), 0) + timedelta(hours=hour)
+    (start, end) = duty.intervals()[0]
+    inside = any(
+        duty.works_on(first) and start <= (moment - at(first, 0)).total_seconds() / 60 < end
+        for first in (moment.date() - timedelta(days=1), moment.date())
+    )
+
+    assert _holds(duty, moment) == inside
