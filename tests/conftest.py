@@ -108,6 +108,12 @@ def scratch_pg_database(admin: sa.Engine) -> Iterator[str]:
             conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+# Settings the migrations seed (a city edits them later): each PostgreSQL test starts from the
+# seeded rows, as each SQLite test does from its copy of the migrated template.
+SEEDED_TABLES = ("layer_scheme_setting", "named_shift")
+_SEEDS: dict[str, list[dict[str, object]]] = {}
+
+
 @pytest.fixture(scope="session")
 def pg_migrated(pg_database: str | None) -> str | None:
     """The scratch PostgreSQL database, migrated to head once."""
@@ -115,6 +121,10 @@ def pg_migrated(pg_database: str | None) -> str | None:
         return None
     engine = sa.create_engine(pg_database)
     migrate.upgrade(engine)
+    with engine.connect() as conn:
+        for name in SEEDED_TABLES:
+            table = Base.metadata.tables[name]
+            _SEEDS[name] = [dict(row._mapping) for row in conn.execute(sa.select(table))]
     engine.dispose()
     return pg_database
 
@@ -124,6 +134,9 @@ def _truncate_all(url: str) -> None:
     names = ", ".join(t.name for t in Base.metadata.sorted_tables)
     with engine.begin() as conn:
         conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        for name, rows in _SEEDS.items():
+            if rows:
+                conn.execute(sa.insert(Base.metadata.tables[name]), rows)
     engine.dispose()
 
 

@@ -193,6 +193,32 @@ API = [
         lambda c: {"ends_on": "2026-12-31"},
     ),
     Endpoint("DELETE", "/api/v1/responsibility/assignments/{leader_post}", ADMIN),
+    Endpoint("GET", "/api/v1/layer-schemes", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/layer-schemes/{scheme}", EVERY_STAFF),
+    Endpoint(
+        "PATCH", "/api/v1/layer-schemes/{scheme}", ADMIN, lambda c: {"name_zh": "巡查责任网格"}
+    ),
+    Endpoint(
+        "PATCH",
+        "/api/v1/layer-schemes",
+        ADMIN,
+        lambda c: {"schemes": {"sanitation": {"name_en": "Sanitation zone"}}},
+    ),
+    Endpoint("GET", "/api/v1/shifts", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/api/v1/shifts",
+        ADMIN,
+        lambda c: {
+            "name": "early",
+            "starts_at": "06:00",
+            "ends_at": "14:00",
+            "name_zh": "早班",
+            "name_en": "early shift",
+        },
+    ),
+    Endpoint("PATCH", "/api/v1/shifts/{shift}", ADMIN, lambda c: {"name_zh": "白天班"}),
+    Endpoint("DELETE", "/api/v1/shifts/{spare_shift}", ADMIN),
     Endpoint(
         "POST",
         "/api/v1/coords/convert",
@@ -256,6 +282,40 @@ PAGES = [
     Endpoint("POST", "/admin/responsibility", RESPONSIBILITY, lambda c: _assignment_form(c)),
     Endpoint("POST", "/admin/responsibility/{grid_post}/end", RESPONSIBILITY, lambda c: {}),
     Endpoint("POST", "/admin/responsibility/{leader_post}/delete", ADMIN, lambda c: {}),
+    Endpoint("GET", "/admin/layer-schemes", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/layer-schemes/{scheme}",
+        ADMIN,
+        lambda c: {
+            "name_zh": "巡查责任网格",
+            "name_en": "Patrol area",
+            "marker": "ZR",
+            "division_level": "subdistrict",
+            "sequence_digits": "2",
+        },
+    ),
+    Endpoint("POST", "/admin/layer-schemes/fire-marker", ADMIN, lambda c: {"marker": "XF"}),
+    Endpoint("GET", "/admin/shifts", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/shifts",
+        ADMIN,
+        lambda c: {
+            "name": "early",
+            "starts_at": "06:00",
+            "ends_at": "14:00",
+            "name_zh": "早班",
+            "name_en": "early shift",
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/admin/shifts/{shift}",
+        ADMIN,
+        lambda c: {"starts_at": "08:00", "ends_at": "20:00", "name_zh": "白班", "name_en": "day"},
+    ),
+    Endpoint("POST", "/admin/shifts/{spare_shift}/delete", ADMIN, lambda c: {}),
     Endpoint("GET", "/grids", EVERY_STAFF),
     Endpoint("GET", "/grids/cells.geojson", EVERY_STAFF),
     Endpoint("GET", "/grids/figures.json", EVERY_STAFF),
@@ -321,7 +381,25 @@ def city(container) -> SmallCity:
     built = build_small_city(container)
     add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
     _patrol_area_with_people(container, built)
+    _spare_shift(container)
     return built
+
+
+def _spare_shift(container) -> None:  # type: ignore[no-untyped-def]
+    """A named shift nobody uses, so that deleting one can succeed."""
+    from gridcity.services import shifts
+    from tests.factories import SYSTEM, TEST_INFO
+
+    shifts.create_shift(
+        container.deps,
+        SYSTEM,
+        name="spare",
+        starts_at="10:00",
+        ends_at="16:00",
+        name_zh="备用班",
+        name_en="spare shift",
+        info=TEST_INFO,
+    )
 
 
 def _patrol_area_with_people(container, city: SmallCity) -> None:  # type: ignore[no-untyped-def]
@@ -368,6 +446,9 @@ def _resolve(path: str, city: SmallCity, role: Role) -> str:
         department=next(iter(city.department_ids.values())),
         supervisor=city.user_ids["supervisor"],
         role=role.value,
+        scheme="responsibility",
+        shift="day",
+        spare_shift="spare",
     )
 
 

@@ -125,6 +125,73 @@ def test_the_comparison_notices_a_column_the_migrations_lack(engine: sa.Engine) 
     ]
 
 
+# --- 0004: grid settings as data -------------------------------------------------------------
+
+
+def _columns(engine: sa.Engine, table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(engine).get_columns(table)}
+
+
+def test_0004_seeds_todays_scheme_formats_and_named_shifts(engine: sa.Engine) -> None:
+    from gridcity.domain.layer_schemes import SEED_SETTINGS
+    from gridcity.domain.responsibility import SEED_SHIFTS
+
+    migrate.upgrade(engine)
+
+    with engine.connect() as conn:
+        schemes = {
+            row.scheme: (row.marker, row.division_level, row.sequence_digits, row.name_zh)
+            for row in conn.execute(sa.text("SELECT * FROM layer_scheme_setting"))
+        }
+        shifts = {
+            row.name: (row.starts_at, row.ends_at, row.name_zh, bool(row.is_retired))
+            for row in conn.execute(sa.text("SELECT * FROM named_shift"))
+        }
+    assert schemes == {
+        s.value: (v.marker, v.level.value, v.sequence_digits, v.name_zh)
+        for s, v in SEED_SETTINGS.items()
+    }
+    assert shifts == {
+        n: (f"{v.start:%H:%M}", f"{v.end:%H:%M}", v.name_zh, False) for n, v in SEED_SHIFTS.items()
+    }
+
+
+def test_0004_gives_existing_assignments_every_weekday_and_goes_back_without_losing_them(
+    engine: sa.Engine,
+) -> None:
+    migrate.upgrade(engine, "0003")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO user_account (username, display_name, password_hash, roles, phone,"
+                " locale, is_active, failed_logins, created_at, updated_at) VALUES ('w', 'W', 'x',"
+                " 'supervisor', '', 'zh_CN', true, 0, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO responsibility_assignment (user_id, post, division_code, shift,"
+                " starts_on, note, created_at) SELECT id, 'leader', '110101', '', '2026-01-01',"
+                " '', '2026-01-01 00:00:00' FROM user_account"
+            )
+        )
+
+    migrate.upgrade(engine, "0004")
+    with engine.connect() as conn:
+        weekdays = conn.execute(sa.text("SELECT weekdays FROM responsibility_assignment")).scalar()
+    migrate.downgrade(engine, "0003")
+
+    assert weekdays == "1234567"
+    assert "weekdays" not in _columns(engine, "responsibility_assignment")
+    assert not {"layer_scheme_setting", "named_shift"} & _tables(engine)
+    with engine.connect() as conn:
+        left = conn.execute(sa.text("SELECT count(*) FROM responsibility_assignment")).scalar()
+    assert left == 1
+    index_names = {i["name"] for i in sa.inspect(engine).get_indexes("responsibility_assignment")}
+    assert "ix_responsibility_assignment_layer_id_cell_code" in index_names
+
+
 # --- PostgreSQL + PostGIS ------------------------------------------------------------------
 
 

@@ -8,8 +8,8 @@ import pytest
 from shapely.geometry import box
 
 from gridcity.domain.errors import InvalidInput
+from gridcity.domain.layer_schemes import SEED_RULES as RULES
 from gridcity.domain.layers import (
-    RULES,
     Scheme,
     check_geometry,
     check_layer_code,

@@ -9,6 +9,7 @@ import pytest
 
 from gridcity.domain.access import ROLE_PERMISSIONS, Permission, Role
 from gridcity.domain.errors import InvalidInput
+from gridcity.domain.responsibility import SEED_SHIFTS as NAMED
 from gridcity.domain.responsibility import (
     Post,
     check_period,
@@ -30,20 +31,20 @@ def at(day: int, hour: int, minute: int = 0) -> datetime:
 
 
 def test_named_and_clock_shifts_are_read_and_bad_ones_refused() -> None:
-    assert parse_shift("").all_day
-    assert parse_shift("day").start == time(8, 0)
-    assert parse_shift(" 08:30 – 17:30 ").text == "08:30-17:30"
+    assert parse_shift("", NAMED).all_day
+    assert parse_shift("day", NAMED).start == time(8, 0)
+    assert parse_shift(" 08:30 – 17:30 ", NAMED).text == "08:30-17:30"
     for bad, reason in (("8-17", "shift_format"), ("25:00-08:00", "shift_format")):
         with pytest.raises(InvalidInput) as caught:
-            parse_shift(bad)
+            parse_shift(bad, NAMED)
         assert caught.value.code == reason
     with pytest.raises(InvalidInput) as caught:
-        parse_shift("08:00-08:00")
+        parse_shift("08:00-08:00", NAMED)
     assert caught.value.code == "shift_empty"
 
 
 def test_a_day_shift_holds_from_its_start_up_to_its_end() -> None:
-    day = parse_shift("day")
+    day = parse_shift("day", NAMED)
     assert in_force(MAR_1, None, day, at(2, 8, 0))
     assert in_force(MAR_1, None, day, at(2, 19, 59))
     assert not in_force(MAR_1, None, day, at(2, 20, 0))
@@ -51,7 +52,7 @@ def test_a_day_shift_holds_from_its_start_up_to_its_end() -> None:
 
 
 def test_an_overnight_shift_belongs_to_the_day_it_started() -> None:
-    night = parse_shift("night")
+    night = parse_shift("night", NAMED)
     # The last day is 31 March: its night runs into 1 April, the next night is not covered.
     assert in_force(MAR_1, MAR_31, night, datetime(2026, 4, 1, 3, 0, tzinfo=BEIJING))
     assert not in_force(MAR_1, MAR_31, night, datetime(2026, 4, 1, 21, 0, tzinfo=BEIJING))
@@ -62,18 +63,18 @@ def test_an_overnight_shift_belongs_to_the_day_it_started() -> None:
 
 
 def test_an_all_day_assignment_holds_on_every_day_of_its_range_only() -> None:
-    always = parse_shift("")
+    always = parse_shift("", NAMED)
     assert in_force(MAR_1, MAR_31, always, at(1, 0))
     assert in_force(MAR_1, MAR_31, always, at(31, 23, 59))
     assert not in_force(MAR_1, MAR_31, always, datetime(2026, 4, 1, 0, 0, tzinfo=BEIJING))
 
 
 def test_shifts_overlap_when_they_share_a_minute_of_the_day() -> None:
-    day, night = parse_shift("day"), parse_shift("night")
+    day, night = parse_shift("day", NAMED), parse_shift("night", NAMED)
     assert not day.overlaps(night)
-    assert parse_shift("07:00-09:00").overlaps(night)
-    assert parse_shift("").overlaps(night)
-    assert not parse_shift("12:00-13:00").overlaps(parse_shift("13:00-14:00"))
+    assert parse_shift("07:00-09:00", NAMED).overlaps(night)
+    assert parse_shift("", NAMED).overlaps(night)
+    assert not parse_shift("12:00-13:00", NAMED).overlaps(parse_shift("13:00-14:00", NAMED))
 
 
 def test_day_ranges_overlap_when_they_share_a_day() -> None:

@@ -50,6 +50,9 @@ class Permission(StrEnum):
     # runs the roster day to day, so it is not reserved to administrators. Leaders' posts
     # (逐级分包) are organisational decisions and need ORG_WRITE.
     RESPONSIBILITY_WRITE = "responsibility.write"
+    # City settings that change how data is coded or scheduled (layer code schemes, named
+    # shifts): administrators only.
+    SETTINGS_WRITE = "settings.write"
 
 
 _EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ})

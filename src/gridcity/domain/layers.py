@@ -1,8 +1,9 @@
 """Grid layers besides the unit grids: each scheme has its own code format and coverage rule.
 
 A layer's *scheme* decides how its cells are coded and checked (standards.md §1.3; seeds 篇3,
-篇5, 篇6). Every code is a two-letter marker, the code of the division the cell belongs to and
-a sequence, so a code says where its cell lies and a data scope filters cells by code prefix:
+篇5, 篇6). Every code is a marker, the code of the division the cell belongs to and a sequence,
+so a code says where its cell lies and a data scope filters cells by code prefix. The seed
+formats (a city may edit marker, division and sequence digits: ``domain/layer_schemes.py``):
 
 ==============  ======  ===========  ====  ==========  ===================================
 scheme          marker  division     seq   cells are   coverage rule
@@ -146,26 +147,6 @@ class LayerRules:
         return code
 
 
-_D, _S, _C = DivisionLevel.DISTRICT, DivisionLevel.SUBDISTRICT, DivisionLevel.COMMUNITY
-RULES: dict[Scheme, LayerRules] = {
-    rules.scheme: rules
-    for rules in (
-        LayerRules(Scheme.UNIT, LayerKind.UNIT, "", _C, 3, CellShape.POLYGON, tiles_division=True),
-        LayerRules(
-            Scheme.RESPONSIBILITY, LayerKind.RESPONSIBILITY, "ZR", _S, 2, CellShape.UNIT_GRIDS
-        ),
-        LayerRules(
-            Scheme.SOCIAL, LayerKind.SOCIAL, "SH", _C, 3, CellShape.POLYGON, dynamic_code=True
-        ),
-        LayerRules(Scheme.ENFORCEMENT, LayerKind.ENFORCEMENT, "ZF", _D, 3, CellShape.POLYGON),
-        LayerRules(Scheme.SANITATION, LayerKind.SANITATION, "HW", _D, 3, CellShape.POLYGON),
-        LayerRules(Scheme.FIRE_BIG, LayerKind.FIRE, "XF", _S, 0, CellShape.DIVISION),
-        LayerRules(Scheme.FIRE_MEDIUM, LayerKind.FIRE, "XF", _C, 0, CellShape.DIVISION),
-        LayerRules(
-            Scheme.FIRE_SMALL, LayerKind.FIRE, "XF", _C, 2, CellShape.POLYGON, tiles_division=True
-        ),
-    )
-}
 # A layer stored without a scheme row takes the one scheme of its kind (fire has three).
 DEFAULT_SCHEME: dict[str, Scheme] = {
     kind.value: scheme

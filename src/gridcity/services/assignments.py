@@ -1,31 +1,47 @@
 """Assignments (定人定岗定责, 逐级分包): put a person on a post for a grid cell or a division,
-end it, or remove one made in error. Each change is audited in its own transaction."""
+end it, or remove one made in error. Each change is audited in its own transaction.
+
+One person holds one post on one target once at any moment. The check reads the person's other
+assignments, so the person's account row is locked first (``lock_rows``): of two requests
+putting the same person on the same post at once, the second waits for the first to commit and
+then meets its refusal, instead of both passing the check.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from gridcity.adapters.db.engine import lock_rows
 from gridcity.adapters.db.tables import Assignment, Division, GridCell, GridLayer, User
 from gridcity.domain.access import Actor, Permission, Role, Scope, parse_roles, require
 from gridcity.domain.errors import Conflict, InvalidInput, NotFound
 from gridcity.domain.responsibility import (
+    Duty,
+    NamedShift,
     Post,
     check_period,
     check_target,
+    duties_overlap,
     parse_post,
     parse_shift,
-    periods_overlap,
+    parse_weekdays,
     required_permission,
+    weekdays_of,
+    weekdays_text,
 )
 from gridcity.services import audit, auth
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.grids import UNIT_LAYER
 from gridcity.services.layers import layer_row, rules_of
 from gridcity.services.responsibility import AssignmentView
+from gridcity.services.shifts import hold_shift, named_shifts
+
+USER_TABLE = cast(sa.Table, User.__table__)
 
 # --- commands -----------------------------------------------------------------------------
 
@@ -43,18 +59,27 @@ def create_assignment(
     division: str | None = None,
     shift: str = "",
     note: str = "",
+    weekdays: Iterable[int] | None = None,
     info: RequestInfo,
 ) -> AssignmentView:
-    """Put a person on a post for a grid cell (supervisor, grid worker) or a division (leader)."""
+    """Put a person on a post for a grid cell (supervisor, grid worker) or a division (leader),
+    every day or on some weekdays only (``weekdays``: ISO 1 Monday … 7 Sunday)."""
     chosen = parse_post(post)
     require(actor, required_permission(chosen))
     if (cell is None) == (division is None):
         raise InvalidInput("assignment_target", "Give either a grid cell or a division")
     check_target(chosen, on_division=division is not None)
-    window = parse_shift(shift)
+    days = parse_weekdays(weekdays)
     check_period(starts_on, ends_on)
     now = deps.clock()
     with deps.db.transaction() as session:
+        # The person's row stays locked until commit: the overlap check below holds (see top).
+        lock_rows(session, USER_TABLE, USER_TABLE.c.id == user_id)
+        text = (shift or "").strip()
+        if text:
+            hold_shift(session, text)  # a named shift cannot change or go while we use it
+        named = named_shifts(session)
+        window = parse_shift(shift, named, for_new=True)
         user = _assignee(session, user_id, chosen)
         layer_row_ = layer_row(session, layer or UNIT_LAYER) if cell is not None else None
         where = _target_division(session, actor, layer_row_, cell, division)
@@ -72,13 +97,14 @@ def create_assignment(
             cell_code=cell,
             division_code=division,
             shift=window.text,
+            weekdays=weekdays_text(days),
             starts_on=starts_on,
             ends_on=ends_on,
             note=" ".join(note.split())[:200],
             created_at=now,
             created_by=actor.user_id,
         )
-        _refuse_overlap(session, row)
+        _refuse_overlap(session, row, named)
         session.add(row)
         session.flush()
         view = AssignmentView.of(row, user, layer_row_.code if layer_row_ else None)
@@ -134,8 +160,9 @@ def _target_division(
     return where
 
 
-def _refuse_overlap(session: Session, new: Assignment) -> None:
-    """One person holds one post on one target once at any time (shifts may split the day)."""
+def _refuse_overlap(session: Session, new: Assignment, named: dict[str, NamedShift]) -> None:
+    """One person holds one post on one target once at any moment (shifts and weekdays may split
+    the week); the caller holds the person's row locked."""
     same = session.scalars(
         sa.select(Assignment).where(
             Assignment.user_id == new.user_id,
@@ -148,17 +175,22 @@ def _refuse_overlap(session: Session, new: Assignment) -> None:
             else Assignment.division_code == new.division_code,
         )
     )
-    window = parse_shift(new.shift)
+    duty = _duty(new, named)
     for old in same:
-        if periods_overlap(
-            old.starts_on, old.ends_on, new.starts_on, new.ends_on
-        ) and window.overlaps(parse_shift(old.shift)):
+        if old.id != new.id and duties_overlap(duty, _duty(old, named)):
             raise Conflict(
                 "assignment_overlap",
                 "This person already holds this post here from %(start)s (assignment %(id)s)",
                 start=old.starts_on.isoformat(),
                 id=old.id,
             )
+
+
+def _duty(row: Assignment, named: dict[str, NamedShift]) -> Duty:
+    """When an assignment holds: days, weekdays and shift."""
+    return Duty(
+        row.starts_on, row.ends_on, parse_shift(row.shift, named), weekdays_of(row.weekdays)
+    )
 
 
 def end_assignment(
@@ -171,6 +203,9 @@ def end_assignment(
         check_period(row.starts_on, ends_on)
         before = row.ends_on
         row.ends_on = ends_on
+        if before is not None and ends_on > before:  # a later last day may meet another one
+            lock_rows(session, USER_TABLE, USER_TABLE.c.id == row.user_id)
+            _refuse_overlap(session, row, named_shifts(session))
         view = AssignmentView.of(row, user, layer_code)
         detail = {"ends_on": [before.isoformat() if before else None, ends_on.isoformat()]}
         _audit(session, actor, now, "responsibility.ended", view, info, detail)
@@ -243,6 +278,7 @@ def _audit(
             "cell": view.cell,
             "division": view.division,
             "shift": view.shift,
+            "weekdays": view.weekdays,
             "starts_on": view.starts_on.isoformat(),
             "ends_on": view.ends_on.isoformat() if view.ends_on else None,
             **(extra or {}),

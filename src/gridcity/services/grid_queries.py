@@ -19,12 +19,13 @@ from gridcity.adapters.geo import area_m2
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import InvalidInput, NotFound
 from gridcity.domain.gridgen import DEFAULT_TARGET_AREA_M2
-from gridcity.domain.responsibility import CELL_POSTS, in_force, parse_shift
+from gridcity.domain.responsibility import CELL_POSTS, in_force, parse_shift, weekdays_of
 from gridcity.services import locate, responsibility
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.grids import UNIT_LAYER, GridView, check_aware, valid_at
 from gridcity.services.layers import CHINA_TZ
 from gridcity.services.responsibility import Responsible
+from gridcity.services.shifts import named_shifts
 
 NOMINAL_AREA_M2 = DEFAULT_TARGET_AREA_M2  # the standard's 万米 cell
 # Two grid versions "cover the same ground" when they share more than this (m²): shared edges
@@ -383,6 +384,7 @@ def _people(session: Session, current: sa.Select[GridCell], moment: datetime) ->
             Assignment.shift,
             Assignment.starts_on,
             Assignment.ends_on,
+            Assignment.weekdays,
         ).where(
             Assignment.post.in_([p.value for p in CELL_POSTS]),
             Assignment.cell_code.is_not(None),
@@ -392,8 +394,9 @@ def _people(session: Session, current: sa.Select[GridCell], moment: datetime) ->
         )
     )
     people: dict[tuple[int | None, str | None], set[int]] = {}
-    for user_id, layer_id, cell, shift, starts_on, ends_on in on_duty:
-        if in_force(starts_on, ends_on, parse_shift(shift), local):
+    named = named_shifts(session)
+    for user_id, layer_id, cell, shift, starts_on, ends_on, weekdays in on_duty:
+        if in_force(starts_on, ends_on, parse_shift(shift, named), local, weekdays_of(weekdays)):
             people.setdefault((layer_id, cell), set()).add(user_id)
     held: dict[str, set[int]] = {}
     if people:

@@ -82,7 +82,7 @@ def replace_layer_cells(
     now = deps.clock()
     with deps.db.transaction() as session:
         layer = layer_row(session, layer_code, for_update=True)
-        rules = rules_of(session, layer)
+        rules = rules_of(session, layer, hold=True)
         if not rules.writable:
             raise InvalidInput(
                 "layer_unit_grids",

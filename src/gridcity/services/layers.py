@@ -7,26 +7,34 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
+from gridcity.adapters.db.engine import lock_rows
 from gridcity.adapters.db.tables import (
     GridCell,
     GridCellMember,
     GridLayer,
     GridLayerScheme,
+    LayerSchemeSetting,
 )
 from gridcity.adapters.geo import to_geojson
 from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
+from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import Conflict, InvalidInput, NotFound
+from gridcity.domain.layer_schemes import (
+    SEED_SETTINGS,
+    STRUCTURE,
+    SchemeSettings,
+    build_rules,
+)
 from gridcity.domain.layers import (
     DEFAULT_SCHEME,
-    RULES,
     CellShape,
     LayerRules,
     Scheme,
@@ -38,6 +46,8 @@ from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.grids import GRIDS_STATE, UNIT_LAYER, check_aware, valid_at
 
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
+SCHEME_TABLE = cast(sa.Table, LayerSchemeSetting.__table__)
+_EDITABLE = frozenset(s.value for s in Scheme if s is not Scheme.UNIT)
 _CHUNK = 900  # IN-list size that every database accepts
 _SHAPE_WORDS = {
     CellShape.POLYGON: "a polygon (geometry)",
@@ -93,8 +103,12 @@ def scheme_of(session: Session, layer: GridLayer) -> Scheme | None:
     return DEFAULT_SCHEME.get(layer.kind)
 
 
-def rules_of(session: Session, layer: GridLayer) -> LayerRules:
-    """The rules of a layer, or a refusal when its scheme is unknown."""
+def rules_of(session: Session, layer: GridLayer, *, hold: bool = False) -> LayerRules:
+    """The rules of a layer (its scheme's stored settings), or a refusal when its scheme is unknown.
+
+    ``hold`` keeps the scheme's settings from changing until the caller commits (a drawing
+    checked against a format must be stored in that format).
+    """
     scheme = scheme_of(session, layer)
     if scheme is None:
         raise InvalidInput(
@@ -102,7 +116,29 @@ def rules_of(session: Session, layer: GridLayer) -> LayerRules:
             "Layer %(layer)s has no known scheme; create layers through the layer service",
             layer=layer.code,
         )
-    return RULES[scheme]
+    if hold:
+        lock_rows(session, SCHEME_TABLE, SCHEME_TABLE.c.scheme == scheme.value, shared=True)
+    return scheme_rules(session)[scheme]
+
+
+def scheme_settings(session: Session) -> dict[Scheme, SchemeSettings]:
+    """Every scheme's settings as stored; a scheme without a row keeps its seed values."""
+    found = dict(SEED_SETTINGS)
+    for row in session.scalars(sa.select(LayerSchemeSetting)):
+        if row.scheme in _EDITABLE:
+            found[Scheme(row.scheme)] = SchemeSettings(
+                marker=row.marker,
+                level=DivisionLevel(row.division_level),
+                sequence_digits=row.sequence_digits,
+                name_zh=row.name_zh,
+                name_en=row.name_en,
+            )
+    return found
+
+
+def scheme_rules(session: Session) -> dict[Scheme, LayerRules]:
+    """The rules in force of every scheme (the unit grid code is fixed)."""
+    return {s: build_rules(s, settings) for s, settings in scheme_settings(session).items()}
 
 
 def cell_scope(rules: LayerRules, actor: Actor) -> sa.ColumnElement[bool]:
@@ -120,9 +156,11 @@ def moment_of(deps: ServiceDeps, at: datetime | None) -> datetime:
     return check_aware(at, "at") if at is not None else deps.clock()
 
 
-def _view(layer: GridLayer, scheme: Scheme | None, cells: int) -> LayerView:
+def _view(
+    layer: GridLayer, scheme: Scheme | None, cells: int, rules_by: dict[Scheme, LayerRules]
+) -> LayerView:
     """Read model of a layer."""
-    rules = RULES[scheme] if scheme is not None else None
+    rules = rules_by[scheme] if scheme is not None else None
     return LayerView(
         code=layer.code,
         kind=layer.kind,
@@ -167,7 +205,7 @@ def create_layer(
         if session.scalar(sa.select(GridLayer.id).where(GridLayer.code == code)) is not None:
             raise Conflict("layer_code_taken", "A layer with code %(code)s exists", code=code)
         layer = GridLayer(
-            kind=RULES[chosen].kind.value,
+            kind=STRUCTURE[chosen].kind.value,
             code=code,
             name=name,
             description=description.strip()[:500],
@@ -189,7 +227,7 @@ def create_layer(
             detail={"scheme": chosen.value, "name": name},
             info=info,
         )
-        return _view(layer, chosen, 0)
+        return _view(layer, chosen, 0, scheme_rules(session))
 
 
 def update_layer(
@@ -232,7 +270,9 @@ def update_layer(
                 detail=changes,
                 info=info,
             )
-        return _view(layer, scheme_of(session, layer), _count(session, layer.id, now))
+        return _view(
+            layer, scheme_of(session, layer), _count(session, layer.id, now), scheme_rules(session)
+        )
 
 
 def _clean_name(name: str) -> str:
@@ -259,11 +299,13 @@ def list_layers(deps: ServiceDeps, actor: Actor) -> list[LayerView]:
             .group_by(GridCell.layer_id)
         )
         counts = {layer_id: int(n) for layer_id, n in counted}
+        rules_by = scheme_rules(session)
     return [
         _view(
             layer,
             Scheme(scheme) if scheme else DEFAULT_SCHEME.get(layer.kind),
             counts.get(layer.id, 0),
+            rules_by,
         )
         for layer, scheme in rows
     ]
@@ -274,7 +316,12 @@ def get_layer(deps: ServiceDeps, actor: Actor, code: str) -> LayerView:
     require(actor, Permission.GRID_READ)
     with deps.db.read() as session:
         layer = layer_row(session, code)
-        return _view(layer, scheme_of(session, layer), _count(session, layer.id, deps.clock()))
+        return _view(
+            layer,
+            scheme_of(session, layer),
+            _count(session, layer.id, deps.clock()),
+            scheme_rules(session),
+        )
 
 
 # --- reading cells ------------------------------------------------------------------------

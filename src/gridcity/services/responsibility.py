@@ -27,12 +27,16 @@ from gridcity.adapters.db.tables import (
 from gridcity.adapters.geo import to_geojson
 from gridcity.domain.access import Actor, Permission, Scope, require
 from gridcity.domain.errors import NotFound
-from gridcity.domain.layers import RULES, Scheme
+from gridcity.domain.layer_schemes import UNIT_RULES
+from gridcity.domain.layers import LayerRules, Scheme
 from gridcity.domain.responsibility import (
+    ALL_WEEKDAYS,
     CELL_POSTS,
+    NamedShift,
     Post,
     in_force,
     parse_shift,
+    weekdays_of,
 )
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.grids import UNIT_LAYER, valid_at
@@ -42,7 +46,9 @@ from gridcity.services.layers import (
     moment_of,
     rules_of,
     scheme_of,
+    scheme_rules,
 )
+from gridcity.services.shifts import named_shifts
 
 # Order of the answer: the grid itself, the patrol area holding it, then up the divisions.
 VIA_ORDER = ("grid", "responsibility", "community", "subdistrict", "district")
@@ -67,6 +73,7 @@ class AssignmentView:
     starts_on: date
     ends_on: date | None
     note: str
+    weekdays: tuple[int, ...] = tuple(sorted(ALL_WEEKDAYS))
 
     @classmethod
     def of(cls, row: Assignment, user: User, layer_code: str | None) -> AssignmentView:
@@ -85,6 +92,7 @@ class AssignmentView:
             starts_on=row.starts_on,
             ends_on=row.ends_on,
             note=row.note,
+            weekdays=tuple(sorted(weekdays_of(row.weekdays))),
         )
 
 
@@ -151,12 +159,24 @@ def list_assignments(
     with deps.db.read() as session:
         rows = session.execute(query).all()
         schemes = _schemes(session)
+        named = named_shifts(session)
     return [
         AssignmentView.of(row, user, layer_code)
         for row, user, layer_code in rows
         if _reaches(actor.scope, _division_of(row, schemes))
-        and (local is None or in_force(row.starts_on, row.ends_on, parse_shift(row.shift), local))
+        and (local is None or holds(row, local, named))
     ]
+
+
+def holds(row: Assignment, local: datetime, named: dict[str, NamedShift]) -> bool:
+    """True when a stored assignment is in force at a local moment (shift, days, weekdays)."""
+    return in_force(
+        row.starts_on,
+        row.ends_on,
+        parse_shift(row.shift, named),
+        local,
+        weekdays_of(row.weekdays),
+    )
 
 
 def _may_hold(local: datetime) -> tuple[sa.ColumnElement[bool], ...]:
@@ -167,19 +187,20 @@ def _may_hold(local: datetime) -> tuple[sa.ColumnElement[bool], ...]:
     )
 
 
-def _schemes(session: Session) -> dict[int, Scheme]:
-    """Every layer's scheme by layer id (layers without a known scheme left out)."""
+def _schemes(session: Session) -> dict[int, LayerRules]:
+    """Every layer's rules by layer id (layers without a known scheme left out)."""
     layers = session.scalars(sa.select(GridLayer)).all()
-    found = {layer.id: scheme_of(session, layer) for layer in layers}
-    return {layer_id: scheme for layer_id, scheme in found.items() if scheme is not None}
+    rules = scheme_rules(session)
+    found: dict[int, Scheme | None] = {layer.id: scheme_of(session, layer) for layer in layers}
+    return {layer_id: rules[scheme] for layer_id, scheme in found.items() if scheme is not None}
 
 
-def _division_of(row: Assignment, schemes: dict[int, Scheme]) -> str:
+def _division_of(row: Assignment, schemes: dict[int, LayerRules]) -> str:
     """The division an assignment's target lies in ('' when its layer has no scheme)."""
     if row.division_code is not None:
         return row.division_code
-    scheme = schemes.get(row.layer_id or 0)
-    return RULES[scheme].division_of(row.cell_code or "") if scheme is not None else ""
+    rules = schemes.get(row.layer_id or 0)
+    return rules.division_of(row.cell_code or "") if rules is not None else ""
 
 
 def responsible_for(
@@ -237,10 +258,11 @@ def responsible_for(
                 *_may_hold(local),
             )
         )
+        named = named_shifts(session)
         people = [
             Responsible(_via(row, target.id, code), AssignmentView.of(row, user, layer_code))
             for row, user, layer_code in rows
-            if in_force(row.starts_on, row.ends_on, parse_shift(row.shift), local)
+            if holds(row, local, named)
         ]
     people.sort(
         key=lambda r: (
@@ -313,18 +335,20 @@ def _uncovered(
     unit = session.scalar(sa.select(GridLayer).where(GridLayer.code == UNIT_LAYER))
     if unit is None:
         return []
+    named = named_shifts(session)
     covering = {
         (layer_id, cell)
-        for layer_id, cell, shift, starts_on, ends_on in session.execute(
+        for layer_id, cell, shift, starts_on, ends_on, weekdays in session.execute(
             sa.select(
                 Assignment.layer_id,
                 Assignment.cell_code,
                 Assignment.shift,
                 Assignment.starts_on,
                 Assignment.ends_on,
+                Assignment.weekdays,
             ).where(Assignment.post.in_([p.value for p in CELL_POSTS]), *_may_hold(local))
         )
-        if in_force(starts_on, ends_on, parse_shift(shift), local)
+        if in_force(starts_on, ends_on, parse_shift(shift, named), local, weekdays_of(weekdays))
     }
     covered = {cell for layer_id, cell in covering if layer_id == unit.id}
     covered |= _grids_held(session, moment, {pair for pair in covering if pair[0] != unit.id})
@@ -333,9 +357,7 @@ def _uncovered(
         columns.append(GridCell.geom)
     query = (
         sa.select(*columns)
-        .where(
-            GridCell.layer_id == unit.id, valid_at(moment), cell_scope(RULES[Scheme.UNIT], actor)
-        )
+        .where(GridCell.layer_id == unit.id, valid_at(moment), cell_scope(UNIT_RULES, actor))
         .order_by(GridCell.code)
     )
     if parent:

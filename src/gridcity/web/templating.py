@@ -51,6 +51,8 @@ NAV = (
     NavItem("/map", N_("Map"), Permission.MAP_VIEW),
     NavItem("/grids", N_("Grids"), Permission.GRID_READ),
     NavItem("/admin/responsibility", N_("Responsibility"), Permission.GRID_READ),
+    NavItem("/admin/layer-schemes", N_("Layer schemes"), Permission.SETTINGS_WRITE),
+    NavItem("/admin/shifts", N_("Shifts"), Permission.SETTINGS_WRITE),
     NavItem("/admin/divisions", N_("Divisions"), Permission.ORG_READ),
     NavItem("/admin/departments", N_("Departments"), Permission.ORG_READ),
     NavItem("/admin/centers", N_("Centers"), Permission.ORG_READ),

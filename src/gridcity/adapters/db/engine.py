@@ -77,3 +77,22 @@ class Database:
             return True
         except sa.exc.SQLAlchemyError:
             return False
+
+
+def lock_rows(
+    session: Session, table: sa.Table, *where: sa.ColumnElement[bool], shared: bool = False
+) -> None:
+    """Hold rows until the transaction ends, so a check made after this stays true until commit.
+
+    PostgreSQL: ``SELECT … FOR UPDATE`` (``FOR SHARE`` when ``shared``) on the rows. SQLite has
+    one writer at a time, and its driver opens the transaction only at the first write, so a
+    read-then-write would check before holding anything: a no-op UPDATE takes the database's
+    write lock now (another writer waits for our commit, then sees what we wrote).
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(
+            sa.select(*table.primary_key.columns).where(*where).with_for_update(read=shared)
+        )
+        return
+    key = next(iter(table.primary_key.columns))
+    session.execute(sa.update(table).where(*where).values({key.name: key}))

@@ -297,8 +297,39 @@ class Assignment(Base):
     cell_code: Mapped[str | None] = mapped_column(sa.String(32))
     division_code: Mapped[str | None] = mapped_column(sa.String(12), index=True)
     shift: Mapped[str] = mapped_column(sa.String(16), default="")
+    # ISO weekday digits of a rota ("12345": Monday to Friday); every day by default.
+    weekdays: Mapped[str] = mapped_column(sa.String(7), default="1234567", server_default="1234567")
     starts_on: Mapped[date] = mapped_column(sa.Date)
     ends_on: Mapped[date | None] = mapped_column(sa.Date)
     note: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     created_by: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class LayerSchemeSetting(Base):
+    """What a city changed about a layer scheme: marker, division level, sequence, names."""
+
+    __tablename__ = "layer_scheme_setting"
+
+    scheme: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    marker: Mapped[str] = mapped_column(sa.String(4))
+    division_level: Mapped[str] = mapped_column(sa.String(16))
+    sequence_digits: Mapped[int] = mapped_column(sa.Integer)
+    name_zh: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(50))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class NamedShiftRow(Base):
+    """A named shift (``day``: 08:00–20:00, local time); a retired one takes no new assignments."""
+
+    __tablename__ = "named_shift"
+
+    name: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    starts_at: Mapped[str] = mapped_column(sa.String(5))
+    ends_at: Mapped[str] = mapped_column(sa.String(5))
+    name_zh: Mapped[str] = mapped_column(sa.String(50))
+    name_en: Mapped[str] = mapped_column(sa.String(50))
+    is_retired: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

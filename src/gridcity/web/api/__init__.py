@@ -10,6 +10,7 @@ from gridcity.web.api import (
     coords,
     departments,
     divisions,
+    grid_settings,
     grids,
     layers,
     locate,
@@ -17,5 +18,16 @@ from gridcity.web.api import (
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, divisions, departments, users, audit, coords, grids, locate, layers):
+for module in (
+    auth,
+    divisions,
+    departments,
+    users,
+    audit,
+    coords,
+    grids,
+    locate,
+    layers,
+    grid_settings,
+):
     api_router.include_router(module.router)

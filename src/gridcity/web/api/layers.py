@@ -213,6 +213,7 @@ class AssignmentOut(BaseModel):
     starts_on: date
     ends_on: date | None
     note: str
+    weekdays: list[int] = Field(description="ISO weekdays it holds on: 1 Monday … 7 Sunday")
 
 
 class AssignmentIn(BaseModel):
@@ -223,10 +224,19 @@ class AssignmentIn(BaseModel):
     cell: str | None = Field(default=None, max_length=32, examples=["110101001001001"])
     layer: str | None = Field(default=None, pattern=LAYER_CODE, description="Default: unit")
     division: str | None = Field(default=None, pattern=DIVISION)
-    shift: str = Field(default="", max_length=16, description="'', day, night or HH:MM-HH:MM")
+    shift: str = Field(
+        default="", max_length=16, description="'', a named shift (GET /shifts) or HH:MM-HH:MM"
+    )
     starts_on: date
     ends_on: date | None = None
     note: str = Field(default="", max_length=200)
+    weekdays: list[int] | None = Field(
+        default=None,
+        max_length=7,
+        description="A rota: ISO weekdays (1 Monday … 7 Sunday); default every day. "
+        "An overnight shift belongs to the day it starts on.",
+        examples=[[1, 2, 3, 4, 5]],
+    )
 
 
 class EndIn(BaseModel):
@@ -262,7 +272,7 @@ class UncoveredOut(BaseModel):
 
 def _assignment(view: AssignmentView) -> AssignmentOut:
     """Response model of an assignment."""
-    return AssignmentOut(**view.__dict__)
+    return AssignmentOut(**{**view.__dict__, "weekdays": list(view.weekdays)})
 
 
 @router.get(
@@ -354,6 +364,7 @@ def create_assignment(body: AssignmentIn, actor: ApiActor, deps: Deps, info: Inf
         starts_on=body.starts_on,
         ends_on=body.ends_on,
         note=body.note,
+        weekdays=body.weekdays,
         info=info,
     )
     return _assignment(view)

@@ -11,6 +11,7 @@ from gridcity.web.ui import (
     admin_import,
     admin_org,
     admin_responsibility,
+    admin_settings_grid,
     admin_users,
     grid_map,
     home,
@@ -28,6 +29,7 @@ for module in (
     grid_map,
     admin_grids,
     admin_responsibility,
+    admin_settings_grid,
     admin_import,
 ):
     ui_router.include_router(module.router)

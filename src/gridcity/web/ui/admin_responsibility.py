@@ -14,8 +14,8 @@ from fastapi.responses import HTMLResponse, Response
 from gridcity.adapters.db.tables import User
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import DomainError, InvalidInput
-from gridcity.domain.responsibility import NAMED_SHIFTS, Post, parse_post
-from gridcity.services import assignments, layers, responsibility
+from gridcity.domain.responsibility import Post, parse_post, parse_weekdays
+from gridcity.services import assignments, layers, responsibility, shifts
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.grids import UNIT_LAYER
 from gridcity.services.layers import CHINA_TZ
@@ -23,7 +23,7 @@ from gridcity.services.pagination import Page
 from gridcity.services.responsibility import AssignmentView
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.errors import human_message
-from gridcity.web.i18n import N_, gettext_
+from gridcity.web.i18n import N_, current_locale, gettext_
 from gridcity.web.ui.common import flashes, is_htmx, query_string, raise_if_forbidden, redirect
 
 router = APIRouter(prefix="/admin/responsibility")
@@ -43,7 +43,16 @@ POST_LABELS = {
     Post.GRID_WORKER: N_("Grid worker"),
     Post.LEADER: N_("Leader in charge"),
 }
-SHIFT_LABELS = {"day": N_("day shift"), "night": N_("night shift")}
+# ISO weekday → short label, for the rota boxes and the list.
+WEEKDAY_LABELS = {
+    1: N_("Mon"),
+    2: N_("Tue"),
+    3: N_("Wed"),
+    4: N_("Thu"),
+    5: N_("Fri"),
+    6: N_("Sat"),
+    7: N_("Sun"),
+}
 
 
 @dataclass(frozen=True)
@@ -98,8 +107,13 @@ def create(
     shift: Annotated[str, Form(max_length=20)] = "",
     ends_on: Annotated[str, Form(max_length=10)] = "",
     note: Annotated[str, Form(max_length=200)] = "",
+    weekdays: Annotated[list[str] | None, Form()] = None,
+    rota: Annotated[str, Form(max_length=1)] = "",
 ) -> Response:
-    """Add an assignment, or show the page again with the reason it was refused."""
+    """Add an assignment, or show the page again with the reason it was refused.
+
+    The form marks its weekday boxes with ``rota``: then no box ticked is refused rather than
+    read as every day (a client posting no weekdays at all means every day)."""
     require(actor, Permission.RESPONSIBILITY_WRITE)
     values = {
         "user_id": user_id,
@@ -110,9 +124,11 @@ def create(
         "starts_on": starts_on.isoformat(),
         "ends_on": ends_on,
         "note": note,
+        "weekdays": [int(d) for d in weekdays or [] if d.isdigit()],
     }
     code = target.strip()
     try:
+        days = parse_weekdays((weekdays or []) if rota else weekdays)
         chosen = parse_post(post)
         on_division = chosen is Post.LEADER
         assignments.create_assignment(
@@ -127,6 +143,7 @@ def create(
             division=code if on_division else None,
             shift=shift.strip(),
             note=note,
+            weekdays=days,
             info=info,
         )
     except DomainError as exc:
@@ -200,6 +217,8 @@ def _render(
         items=rows[start : start + PER_PAGE], total=len(rows), page=page, per_page=PER_PAGE
     )
     can_write = actor.can(Permission.RESPONSIBILITY_WRITE)
+    named = shifts.list_shifts(deps, actor)
+    chinese = current_locale.get() == "zh_CN"
     context = {
         "page": result,
         "q": q,
@@ -209,9 +228,10 @@ def _render(
         "today": today.isoformat(),
         "posts": list(Post),
         "post_labels": POST_LABELS,
-        "shift_labels": SHIFT_LABELS,
+        "shift_labels": {s.name: s.name_zh if chinese else s.name_en for s in named},
         "state_labels": STATE_LABELS,
-        "named_shifts": list(NAMED_SHIFTS),
+        "named_shifts": [s for s in named if not s.retired],
+        "weekday_labels": WEEKDAY_LABELS,
         "base_query": query_string(
             q=q, post=chosen_post, prefix=prefix, at=day.isoformat() if day else ""
         ),
@@ -220,7 +240,8 @@ def _render(
         "layers": [lv for lv in layers.list_layers(deps, actor) if lv.is_active]
         if can_write
         else [],
-        "values": values or {"starts_on": today.isoformat(), "layer": UNIT_LAYER},
+        "values": values
+        or {"starts_on": today.isoformat(), "layer": UNIT_LAYER, "weekdays": list(range(1, 8))},
         "uncovered": len(responsibility.uncovered_grids(deps, actor)),
         "flashes": messages,
     }
@@ -265,8 +286,12 @@ def _rows(
 
 
 def _holds(a: AssignmentView, day: date) -> bool:
-    """True when the assignment's days include ``day`` (whatever its shift)."""
-    return a.starts_on <= day and (a.ends_on is None or day <= a.ends_on)
+    """True when the assignment's days and weekdays include ``day`` (whatever its shift)."""
+    return (
+        a.starts_on <= day
+        and (a.ends_on is None or day <= a.ends_on)
+        and day.isoweekday() in a.weekdays
+    )
 
 
 def _state(a: AssignmentView, today: date) -> str:
