@@ -131,30 +131,13 @@ def test_a_finding_an_import_would_accept_says_so(tmp_path: Path) -> None:
     community = shapely.box(116.400, 39.900, 116.401, 39.901)  # ~9,500 m²
     # The grid reaches ~1 m² (0.01 %) west of its community: over the noise, under the 0.1 %.
     grid = shapely.box(116.400 - 1e-7, 39.900, 116.401, 39.901)
-    communities = write(
-        tmp_path / "c.geojson",
-        feature_collection(
-            [
-                {
-                    "type": "Feature",
-                    "geometry": mapping(community),
-                    "properties": {"code": "110101001001"},
-                }
-            ]
-        ),
-    )
-    grids = write(
-        tmp_path / "g.geojson",
-        feature_collection(
-            [
-                {
-                    "type": "Feature",
-                    "geometry": mapping(grid),
-                    "properties": {"grid_code": "110101001001001"},
-                }
-            ]
-        ),
-    )
+
+    def one(name: str, geom: shapely.Geometry, props: dict[str, Any]) -> Path:
+        feature = {"type": "Feature", "geometry": mapping(geom), "properties": props}
+        return write(tmp_path / name, feature_collection([feature]))
+
+    communities = one("c.geojson", community, {"code": "110101001001"})
+    grids = one("g.geojson", grid, {"grid_code": "110101001001001"})
 
     run = gridcity("grid", "validate", grids, "--communities", communities, cwd=tmp_path)
 
