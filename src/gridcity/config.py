@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     max_request_mb: Annotated[int, Field(ge=1, le=100)] = 6
     max_upload_mb: Annotated[int, Field(ge=1, le=1000)] = 25
+    # The file of the import page alone, counted as it is stored (None: max_upload_mb).
+    max_import_mb: Annotated[int | None, Field(ge=1, le=1000)] = None
 
     basemap_url: str = ""
     basemap_crs: BasemapCrs = BasemapCrs.WGS84

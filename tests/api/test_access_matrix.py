@@ -9,9 +9,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from shapely.geometry import box
 
+from gridcity.bootstrap import Container
 from gridcity.domain.access import STAFF_ROLES, Role
 from gridcity.services.grid_generation import proposal_fingerprint
 from tests.factories import (
@@ -59,6 +61,7 @@ class Endpoint:
     allowed: frozenset[Role]
     body: Callable[[SmallCity], dict[str, Any]] | None = None
     files: Callable[[], dict[str, Any]] | None = None  # uploads, posted with the form as multipart
+    signed: Callable[[Container], dict[str, Any]] | None = None  # fields the app itself issues
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -83,14 +86,20 @@ def _grid_file() -> bytes:
     return json.dumps({"type": "FeatureCollection", "features": features}).encode()
 
 
-def _confirmed_import(_city: SmallCity) -> dict[str, Any]:
-    """The confirmation of the checked grid file: its kind and fingerprint."""
+def _confirmed_import(container: Container) -> dict[str, Any]:
+    """The fingerprint a dry run of the grid file issues now, as the confirmation carries it."""
     import hashlib
 
+    from gridcity.services.file_import import data_versions
     from gridcity.web.ui.admin_import import upload_fingerprint
 
     digest = hashlib.sha256(_grid_file()).hexdigest()
-    return {"kind": "grids", "fingerprint": upload_fingerprint(digest, "grids", "", "", "")}
+    issued = int(container.deps.clock().timestamp())
+    fingerprint = upload_fingerprint(
+        container.settings.secret_key, digest, "grids", "", "", "",
+        issued=issued, versions=data_versions(container.deps),
+    )  # fmt: skip
+    return {"fingerprint": fingerprint}
 
 
 def _division(_city: SmallCity) -> dict[str, Any]:
@@ -337,7 +346,9 @@ PAGES = [
     Endpoint("GET", "/admin/import", EVERY_STAFF),
     Endpoint("GET", "/admin/import/export?kind=grids&format=geojson", EVERY_STAFF),
     Endpoint("POST", "/admin/import/check", ADMIN, lambda c: {"kind": "grids"}, _grid_upload),
-    Endpoint("POST", "/admin/import", ADMIN, _confirmed_import, _grid_upload),
+    Endpoint(
+        "POST", "/admin/import", ADMIN, lambda c: {"kind": "grids"}, _grid_upload, _confirmed_import
+    ),
     Endpoint("POST", "/admin/users/new", ADMIN, lambda c: {**_user(c), "roles": "supervisor"}),
     Endpoint(
         "POST",
@@ -509,7 +520,7 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
                 token = csrf_of(browser.get("/account/password").text)
                 response = browser.post(
                     path,
-                    data={"csrf_token": token, **endpoint.body(city)},
+                    data={"csrf_token": token, **endpoint.body(city), **_signed(endpoint, app)},
                     files=endpoint.files() if endpoint.files else None,
                     follow_redirects=False,
                 )
@@ -520,6 +531,11 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
         if role not in endpoint.allowed and response.status_code != _refusal(endpoint, role):
             wrong.append(f"{role} forbidden but got {response.status_code}")
     assert not wrong, f"{endpoint}: " + "; ".join(wrong)
+
+
+def _signed(endpoint: Endpoint, app: FastAPI) -> dict[str, Any]:
+    """The fields the app issues for this endpoint (a dry run's fingerprint), issued now."""
+    return endpoint.signed(app.state.container) if endpoint.signed else {}
 
 
 def _refusal(endpoint: Endpoint, role: Role) -> int:

@@ -12,6 +12,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from shapely.geometry import Polygon, mapping
 
 from gridcity.adapters.db.tables import AuditLog, GridCell
 from gridcity.bootstrap import Container, bootstrap
+from gridcity.services.file_import import data_versions
 from gridcity.web.app import create_app
 from gridcity.web.ui.admin_import import upload_fingerprint
 from tests.conftest import FAST_HASHER, settings_for
@@ -30,6 +32,7 @@ from tests.factories import (
     COMM_A1,
     COMM_A2,
     COMM_B1,
+    SUB_A,
     SmallCity,
     add_quarter_grids,
     browser_login,
@@ -87,9 +90,25 @@ def post(client: TestClient, path: str, data: bytes, name: str, **fields: str) -
 
 def fingerprint_of(report: str) -> str:
     """The fingerprint the dry run's confirm button carries."""
-    match = re.search(r'name="fingerprint" value="([0-9a-f]+)"', report)
+    match = re.search(r'name="fingerprint" value="([0-9a-f.]+)"', report)
     assert match, "the report has no confirm button"
     return match.group(1)
+
+
+def signed(container: Container, data: bytes, *, ago: timedelta = timedelta(0)) -> str:
+    """A fingerprint the app would have issued ``ago`` for ``data`` as grids with no options."""
+    issued = int((container.deps.clock() - ago).timestamp())
+    digest = hashlib.sha256(data).hexdigest()
+    return upload_fingerprint(
+        container.settings.secret_key, digest, "grids", "", "", "",
+        issued=issued, versions=data_versions(container.deps),
+    )  # fmt: skip
+
+
+def audit_actions(container: Container, action: str) -> int:
+    """How many audit rows record ``action``."""
+    with container.db.read() as session:
+        return session.scalars(sa.select(AuditLog.action)).all().count(action)
 
 
 def grid_count(container: Container) -> int:
@@ -187,9 +206,10 @@ def test_a_confirmed_bad_file_is_refused_again_by_the_service_and_nothing_is_wri
     admin: TestClient, container: Container
 ) -> None:
     data = grid_file(bad_index=2)
-    fingerprint = upload_fingerprint(hashlib.sha256(data).hexdigest(), "grids", "", "", "")
 
-    response = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fingerprint)
+    response = post(
+        admin, "/admin/import", data, "grids.geojson", fingerprint=signed(container, data)
+    )
 
     assert response.status_code == 422
     assert 'data-testid="import-problems"' in response.text and "Self-intersection" in response.text
@@ -271,19 +291,32 @@ def test_an_export_checks_clean_when_uploaded_again(
     )
 
 
-def test_the_upload_fingerprint_covers_the_file_and_every_option() -> None:
+def test_the_upload_fingerprint_covers_the_file_every_option_the_time_and_the_data() -> None:
     digest = hashlib.sha256(b"file").hexdigest()
-    base = upload_fingerprint(digest, "grids", "", "", "")
 
-    assert base == upload_fingerprint(digest, "grids", "", "", "")
+    def fingerprint(
+        secret: str = "s", sha: str = digest, kind: str = "grids", crs: str = "",
+        encoding: str = "", valid_from: str = "", issued: int = 1, versions: tuple[int, int] = (1, 1),
+    ) -> str:  # fmt: skip
+        return upload_fingerprint(
+            secret, sha, kind, crs, encoding, valid_from, issued=issued, versions=versions
+        )
+
+    base = fingerprint()
+    assert base == fingerprint()
     changed = [
-        upload_fingerprint(hashlib.sha256(b"other").hexdigest(), "grids", "", "", ""),
-        upload_fingerprint(digest, "divisions", "", "", ""),
-        upload_fingerprint(digest, "grids", "EPSG:4548", "", ""),
-        upload_fingerprint(digest, "grids", "", "gbk", ""),
-        upload_fingerprint(digest, "grids", "", "", "2026-07-01"),
+        fingerprint(sha=hashlib.sha256(b"other").hexdigest()),
+        fingerprint(kind="divisions"),
+        fingerprint(crs="EPSG:4548"),
+        fingerprint(encoding="gbk"),
+        fingerprint(valid_from="2026-07-01"),
+        fingerprint(secret="another secret"),
+        fingerprint(issued=2),
+        fingerprint(versions=(2, 1)),
+        fingerprint(versions=(1, 2)),
     ]
-    assert base not in changed and len(set(changed)) == 5
+    assert base not in changed and len(set(changed)) == len(changed)
+    assert len({f.rsplit(".", 1)[1] for f in [base, *changed]}) == len(changed) + 1
 
 
 def test_a_division_file_dry_run_counts_new_and_changed_divisions(admin: TestClient) -> None:
@@ -368,3 +401,194 @@ def test_an_upload_without_the_csrf_token_is_refused(
 
     assert response.status_code == 403
     assert grid_count(container) == 0
+
+
+# --- a confirmation is signed, fresh and of the data as checked -------------------------------
+
+
+def test_a_replayed_confirmation_is_refused_and_writes_nothing_more(
+    admin: TestClient, container: Container
+) -> None:
+    data = grid_file()
+    fingerprint = fingerprint_of(post(admin, "/admin/import/check", data, "grids.geojson").text)
+    first = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fingerprint)
+    assert first.status_code == 303
+
+    again = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fingerprint)
+
+    assert again.status_code == 409
+    assert "检查之后网格或区划已有变动" in again.text and "请重新检查文件" in again.text
+    assert grid_count(container) == 6
+    assert audit_actions(container, "grid.imported") == 1
+
+
+def test_a_confirmation_after_the_grids_changed_is_refused(
+    admin: TestClient, container: Container
+) -> None:
+    data = grid_file()
+    fingerprint = fingerprint_of(post(admin, "/admin/import/check", data, "grids.geojson").text)
+    add_quarter_grids(container, COMM_B1, (116.41, 39.90, 116.42, 39.92))  # someone else's edit
+
+    refused = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fingerprint)
+
+    assert refused.status_code == 409
+    assert "检查之后网格或区划已有变动" in refused.text
+    assert audit_actions(container, "grid.imported") == 0
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda f: "9" + f,  # another check time, same signature
+        lambda f: f[:-1] + ("0" if f[-1] != "0" else "1"),  # another signature
+        lambda f: f.rsplit(".", 1)[1],  # the signature alone
+        lambda f: "",
+    ],
+    ids=["time", "signature", "no-stamp", "empty"],
+)
+def test_a_tampered_fingerprint_is_refused(
+    admin: TestClient, container: Container, tamper: Any
+) -> None:
+    data = grid_file()
+    fingerprint = fingerprint_of(post(admin, "/admin/import/check", data, "grids.geojson").text)
+
+    refused = post(admin, "/admin/import", data, "grids.geojson", fingerprint=tamper(fingerprint))
+
+    assert refused.status_code == 409
+    assert "文件或选项在检查后已改变" in refused.text
+    assert grid_count(container) == 0
+
+
+def test_a_fingerprint_signed_with_another_secret_is_refused(
+    admin: TestClient, container: Container
+) -> None:
+    data = grid_file()
+    issued = int(container.deps.clock().timestamp())
+    forged = upload_fingerprint(
+        "not the secret", hashlib.sha256(data).hexdigest(), "grids", "", "", "",
+        issued=issued, versions=data_versions(container.deps),
+    )  # fmt: skip
+
+    refused = post(admin, "/admin/import", data, "grids.geojson", fingerprint=forged)
+
+    assert refused.status_code == 409
+    assert grid_count(container) == 0
+
+
+def test_a_confirmation_more_than_30_minutes_after_the_check_is_refused(
+    admin: TestClient, container: Container
+) -> None:
+    data = grid_file()
+    fresh = signed(container, data, ago=timedelta(minutes=29))
+
+    refused = post(
+        admin, "/admin/import", data, "grids.geojson",
+        fingerprint=signed(container, data, ago=timedelta(minutes=31)),
+    )  # fmt: skip
+
+    assert refused.status_code == 409
+    assert "检查已超过 30 分钟" in refused.text
+    assert grid_count(container) == 0
+    done = post(admin, "/admin/import", data, "grids.geojson", fingerprint=fresh)
+    assert done.status_code == 303 and grid_count(container) == 6
+
+
+# --- uploads ---------------------------------------------------------------------------------
+
+
+def test_the_import_file_limit_refuses_in_staging_below_the_request_limit(
+    database_url: str,
+) -> None:
+    container = bootstrap(settings_for(database_url, max_import_mb=1), hasher=FAST_HASHER)
+    from tests.factories import build_small_city
+
+    build_small_city(container)
+    big = grid_file()[:-2] + b"," + b" " * (1024 * 1024) + b"]}"
+    with TestClient(create_app(container)) as client:
+        browser_login(client, "admin")
+        page = client.get("/admin/import").text
+        response = post(client, "/admin/import/check", big, "grids.geojson")
+
+    assert "不超过 1 MB" in page  # the page states the import limit, not the request limit
+    assert response.status_code == 413
+    assert "grids.geojson 超过 1 MB" in response.text  # staging's message names the file
+    assert grid_count(container) == 0
+    container.db.engine.dispose()
+
+
+@pytest.mark.parametrize("name", ["grids.txt", "grids.exe", "grids.geojson.txt"])
+def test_a_file_with_an_extension_we_do_not_read_is_refused_whatever_it_holds(
+    admin: TestClient, container: Container, uploads_dir: Path, name: str
+) -> None:
+    response = post(admin, "/admin/import/check", grid_file(), name)
+
+    assert response.status_code == 415
+    suffix = name.rsplit(".", 1)[1]
+    assert f"{name} 的扩展名是 .{suffix}，请上传 .geojson、.json、.zip、.gpkg 或 .csv 文件" in (
+        response.text
+    )
+    assert 'name="fingerprint"' not in response.text
+    assert list(uploads_dir.iterdir()) == []
+
+
+def test_the_page_sends_the_csrf_token_as_a_header_so_the_body_is_not_read_for_it() -> None:
+    script = (
+        Path(__file__).resolve().parents[2] / "src/gridcity/web/ui/static/import_page.js"
+    ).read_text("utf-8")
+
+    assert script.count("headers: csrfHeaders(form)") == 2  # the check and the confirmation
+    assert '"X-CSRF-Token"' in script
+
+
+def test_an_upload_with_the_csrf_header_instead_of_the_field_is_accepted(
+    admin: TestClient,
+) -> None:
+    token = csrf_of(admin.get("/admin/import").text)
+
+    response = admin.post(
+        "/admin/import/check",
+        data={"kind": "grids"},
+        files={"file": ("grids.geojson", grid_file(), GEOJSON)},
+        headers={"X-CSRF-Token": token},
+    )
+
+    assert response.status_code == 200, response.text
+
+
+# --- refusals in Chinese, exports without ancestors ------------------------------------------
+
+
+def test_an_ewkt_row_with_an_unknown_srid_is_refused_in_chinese(admin: TestClient) -> None:
+    (first,) = [f for f in grid_features() if f.index == 0]
+    rows = (
+        "grid_code,wkt\n" + f'{first.properties["grid_code"]},"SRID=999999;{first.geometry.wkt}"\n'
+    )
+
+    response = post(admin, "/admin/import/check", rows.encode(), "grids.csv")
+
+    assert response.status_code == 422
+    problems = response.text.split('data-testid="import-problems"', 1)[1]
+    assert "SRID=999999 不是可读取的坐标系：" in problems
+    assert "is not a coordinate system we can read" not in problems
+
+
+def test_a_contradicting_ewkt_srid_is_refused_in_chinese(admin: TestClient) -> None:
+    (first,) = [f for f in grid_features() if f.index == 0]
+    rows = "grid_code,wkt\n" + f'{first.properties["grid_code"]},"SRID=4326;{first.geometry.wkt}"\n'
+
+    response = post(admin, "/admin/import/check", rows.encode(), "grids.csv", crs="EPSG:4548")
+
+    assert response.status_code == 422
+    assert "该行 SRID=4326 表示 EPSG:4326，但所选坐标系（--crs）为 EPSG:4548" in response.text
+
+
+def test_a_division_export_holds_the_users_scope_without_its_ancestors(
+    client: TestClient, city: SmallCity
+) -> None:
+    browser_login(client, "supervisor")  # scope: subdistrict A, inside district 110101
+
+    response = client.get("/admin/import/export", params={"kind": "divisions", "format": "csv"})
+
+    assert response.status_code == 200
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
+    assert sorted(r["code"] for r in rows) == [SUB_A, COMM_A1, COMM_A2]

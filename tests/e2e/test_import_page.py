@@ -9,7 +9,7 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import mapping
 
-from gridcity.adapters.db.tables import GridCell
+from gridcity.adapters.db.tables import AuditLog, GridCell
 from tests.e2e.conftest import screenshot, sign_in
 from tests.services.test_grid_import import grid_features
 
@@ -29,6 +29,15 @@ def _grid_file(folder: Path) -> Path:
 def test_an_admin_checks_a_grid_file_then_imports_it(page, live, tmp_path: Path) -> None:
     server, container, _city = live
     sign_in(page, server.url)
+    posts: list[tuple[str, str | None]] = []
+    page.on(
+        "request",
+        lambda r: (
+            r.method == "POST"
+            and "/admin/import" in r.url
+            and posts.append((r.url.split("/admin/import", 1)[1], r.headers.get("x-csrf-token")))
+        ),
+    )
     page.get_by_role("link", name="导入与导出").click()
     page.wait_for_url("**/admin/import")
 
@@ -49,10 +58,13 @@ def test_an_admin_checks_a_grid_file_then_imports_it(page, live, tmp_path: Path)
     with container.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(GridCell)) == 0
 
-    page.get_by_test_id("import-confirm").click()
+    page.get_by_test_id("import-confirm").dblclick()  # an impatient double-click imports once
     page.wait_for_url("**/admin/import?done=grids*")
     assert "已导入：2 个社区的单元网格 6 个" in page.locator(".flash.success").inner_text()
     assert page.get_by_test_id("import-see-grids").is_visible()
     screenshot(page, "import-done")
     with container.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(GridCell)) == 6
+        assert session.scalars(sa.select(AuditLog.action)).all().count("grid.imported") == 1
+    assert [path for path, _ in posts] == ["/check", ""]
+    assert all(token for _, token in posts)  # the CSRF token rides in a header

@@ -39,8 +39,29 @@ from gridcity.adapters.ogr_files import (
 )
 from gridcity.domain.coords import Crs
 from gridcity.domain.errors import DomainError, InvalidInput
+from gridcity.domain.imports import N_
 
 STORED = f"EPSG:{STORED_EPSG}"
+
+
+class Reason(str):
+    """Why a geometry is unusable, in English, keeping its msgid and params for translation."""
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, /, **params: object) -> Reason:
+        self = super().__new__(cls, msgid % params if params else msgid)
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    @classmethod
+    def of(cls, error: DomainError) -> Reason:
+        """A domain refusal's message as a Reason."""
+        return cls(error.message, **error.params)
+
+
 # GCJ-02 and BD-09 have no EPSG code, so files holding them carry a WGS-84 or CGCS2000 label:
 # --crs gcj02/bd09 over such a label says what the file cannot, and is not a contradiction.
 _OFFSET_SYSTEMS = (Crs.GCJ02, Crs.BD09)
@@ -186,14 +207,22 @@ def _row_system(srid: int, given: str | None) -> tuple[str, str | None]:
     try:
         parse_system(own)
     except DomainError as exc:
-        return own, f"SRID={srid} is not a coordinate system we can read: {exc}"
+        return own, Reason(
+            N_("SRID=%(srid)s is not a coordinate system we can read: %(why)s"),
+            srid=srid,
+            why=Reason.of(exc),
+        )
     if given is None or _epsg_of(given) == srid:
         return own, None
     if parse_system(given) in _OFFSET_SYSTEMS and srid in _LONLAT_EPSG:
         return given, None
-    return (
-        own,
-        f"SRID={srid} says {own}, but --crs says {given}; leave --crs out or correct the row",
+    return own, Reason(
+        N_(
+            "SRID=%(srid)s says %(own)s, but --crs says %(given)s; leave --crs out or correct the row"
+        ),
+        srid=srid,
+        own=own,
+        given=given,
     )
 
 
@@ -245,9 +274,10 @@ def _one_to_stored(feature: Feature, system: str) -> Feature:
             feature.index, _convert([feature.geometry], system, STORED)[0], feature.properties
         )
     except DomainError as exc:
-        return Feature(
-            feature.index, None, feature.properties, f"coordinates not in {system}: {exc}"
+        reason = Reason(
+            N_("coordinates not in %(system)s: %(why)s"), system=system, why=Reason.of(exc)
         )
+        return Feature(feature.index, None, feature.properties, reason)
 
 
 def _convert(geoms: Sequence[BaseGeometry | None], source: str, target: str) -> list[BaseGeometry]:

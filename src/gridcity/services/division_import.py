@@ -268,9 +268,13 @@ def _same(stored: BaseGeometry | None, given: BaseGeometry) -> bool:
 def export_divisions(
     deps: ServiceDeps, actor: Actor, *, level: DivisionLevel | None = None
 ) -> list[tuple[BaseGeometry, dict[str, Any]]]:
-    """Divisions in scope that have a boundary, in code order, with ``EXPORT_COLUMNS``."""
+    """Divisions in scope (not their ancestors) that have a boundary, in code order."""
     require(actor, Permission.ORG_READ)
-    query = divisions._scoped(actor, sa.select(Division)).where(Division.geom.is_not(None))
+    # Not divisions._scoped: it adds the ancestors for navigation, but a download is data.
+    query = sa.select(Division).where(Division.geom.is_not(None))
+    if not actor.scope.everything:
+        owned = [Division.code.startswith(p) for p in sorted(actor.scope.divisions)]
+        query = query.where(sa.or_(*owned) if owned else sa.false())
     if level is not None:
         query = query.where(Division.level == level.value)
     with deps.db.read() as session:

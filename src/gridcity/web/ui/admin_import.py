@@ -2,17 +2,22 @@
 confirmed write through the same service), and export them in any of the four formats.
 
 The page holds no upload between the two steps (the app is stateless): the check and the
-confirmation each send the file, and the confirmation carries the fingerprint of the file and
-options the dry run showed, so that what is written is what was checked.
+confirmation each send the file, and the confirmation carries the fingerprint the dry run
+showed: when it was made, the grids and divisions versions it saw, and an HMAC under the secret
+key of these, the file and the options. So what is written is what was checked, against the
+data as it was checked, within ``CHECK_MAX_AGE``; a replayed confirmation finds the versions
+moved by its own first write and is refused.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import shutil
 import tempfile
 from collections import Counter
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,6 +25,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.background import BackgroundTask
 
+from gridcity.adapters.feature_io import Reason
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -60,12 +66,35 @@ DONE = {
     ),
 }
 CHANGED = N_("The file or its options changed since the check; check it again")
+EXPIRED = N_("The check is more than %(minutes)s minutes old; check the file again")
+CHECK_MAX_AGE = timedelta(minutes=30)
+CLOCK_SKEW = timedelta(minutes=1)  # app hosts' clocks may differ a little
 
 
-def upload_fingerprint(sha256: str, kind: str, crs: str, encoding: str, valid_from: str) -> str:
-    """What a confirmation must carry: a digest of the file's SHA-256 and the options checked."""
-    text = "|".join((sha256, kind, crs, encoding, valid_from))
-    return hashlib.sha256(text.encode()).hexdigest()[:40]
+def upload_fingerprint(
+    secret: str,
+    sha256: str,
+    kind: str,
+    crs: str,
+    encoding: str,
+    valid_from: str,
+    *,
+    issued: int,
+    versions: tuple[int, int],
+) -> str:
+    """What a confirmation must carry: check time, data versions, HMAC of them, file, options."""
+    stamp = f"{issued}.{versions[0]}.{versions[1]}"
+    text = "|".join((stamp, sha256, kind, crs, encoding, valid_from))
+    mac = hmac.new(secret.encode(), b"import-check:" + text.encode(), hashlib.sha256)
+    return f"{stamp}.{mac.hexdigest()[:40]}"
+
+
+def fingerprint_stamp(fingerprint: str) -> tuple[int, tuple[int, int]]:
+    """The check time and versions a fingerprint names (unverified), or a refusal."""
+    parts = fingerprint.split(".")
+    if len(parts) != 4 or not all(p.isdigit() for p in parts[:3]):
+        raise Conflict("import_unchecked", CHANGED)
+    return int(parts[0]), (int(parts[1]), int(parts[2]))
 
 
 @router.get("", response_class=HTMLResponse)
@@ -121,7 +150,7 @@ async def confirm(
     deps: Deps,
     info: Info,
     form: Fields,
-    fingerprint: Annotated[str, Form(max_length=64)] = "",
+    fingerprint: Annotated[str, Form(max_length=128)] = "",
 ) -> Response:
     """Write the checked file through the import service, all-or-nothing; back to the page."""
     try:
@@ -147,12 +176,33 @@ async def _run(
     kind = _kind(form.kind)
     file_import.require_import(actor, kind)
     options = _options(kind, form.crs, form.encoding, form.valid_from)
+    settings: Settings = request.app.state.container.settings
+    now = deps.clock()
+    if confirmed is None:  # versions read before the check, so a change during it shows too
+        issued, versions = int(now.timestamp()), file_import.data_versions(deps)
+    else:
+        issued, versions = fingerprint_stamp(confirmed)
     async with staged(form.file, _limit(request)) as upload:
         fingerprint = upload_fingerprint(
-            upload.sha256, kind, form.crs, form.encoding, form.valid_from
+            settings.secret_key,
+            upload.sha256,
+            kind,
+            form.crs,
+            form.encoding,
+            form.valid_from,
+            issued=issued,
+            versions=versions,
         )
-        if confirmed is not None and confirmed != fingerprint:
-            raise Conflict("import_unchecked", CHANGED)
+        if confirmed is not None:
+            if not hmac.compare_digest(confirmed, fingerprint):
+                raise Conflict("import_unchecked", CHANGED)
+            age = now.timestamp() - issued
+            if not -CLOCK_SKEW.total_seconds() <= age <= CHECK_MAX_AGE.total_seconds():
+                raise Conflict(
+                    "import_check_expired",
+                    EXPIRED,
+                    minutes=int(CHECK_MAX_AGE.total_seconds() // 60),
+                )
         result = file_import.import_file(
             deps,
             actor,
@@ -161,6 +211,7 @@ async def _run(
             options=options,
             info=info,
             dry_run=confirmed is None,
+            checked_versions=None if confirmed is None else versions,
         )
     return result, fingerprint
 
@@ -225,9 +276,9 @@ def _options(kind: FileKind, crs: str, encoding: str, valid_from: str) -> Import
 
 
 def _limit(request: Request) -> int:
-    """The largest upload accepted, in bytes (the request limit for uploads)."""
+    """The largest import file accepted, in bytes (never above the request limit for uploads)."""
     settings: Settings = request.app.state.container.settings
-    return settings.max_upload_mb * MB
+    return min(settings.max_import_mb or settings.max_upload_mb, settings.max_upload_mb) * MB
 
 
 def _media_type(format: str) -> str:
@@ -302,12 +353,16 @@ def _refusal(exc: DomainError) -> dict[str, Any]:
 
 
 def _translated(message: str, params: Any) -> str:
-    """A problem's message in the request's language."""
+    """A problem's message in the request's language (a Reason parameter translated too)."""
+    shown = {
+        k: _translated(v.msgid, v.params) if isinstance(v, Reason) else v
+        for k, v in dict(params or {}).items()
+    }
     text = gettext_(message)
     try:
-        return text % dict(params) if params else text
+        return text % shown if shown else text
     except (KeyError, TypeError, ValueError):
-        return message % dict(params) if params else message
+        return message % shown if shown else message
 
 
 def _done_query(result: FileImport) -> str:

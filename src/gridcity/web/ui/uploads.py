@@ -70,7 +70,7 @@ def shown_name(filename: str | None) -> str:
 async def staged(upload: UploadFile | None, limit: int) -> AsyncIterator[StagedFile]:
     """The upload stored in a temporary folder (removed afterwards), or a refusal: no file,
     more than ``limit`` bytes (413), or content that is not GeoJSON, a zip, a GeoPackage or
-    CSV text, or does not match its extension (415)."""
+    CSV text, an extension other than theirs, or one that does not match the content (415)."""
     if upload is None or not upload.filename:
         raise InvalidInput("upload_missing", "Choose a file to upload")
     name = shown_name(upload.filename)
@@ -126,7 +126,7 @@ def sniff(head: bytes) -> str | None:
 
 
 def _suffix(name: str, found: str | None) -> str:
-    """The extension to store the file under: its own when the content agrees, or a refusal."""
+    """The extension to store the file under (the content's if none), or a refusal."""
     suffix = PurePath(name).suffix.lower()
     if found is None:
         raise UploadType(
@@ -134,9 +134,16 @@ def _suffix(name: str, found: str | None) -> str:
             "%(name)s is not a GeoJSON file, a zipped Shapefile, a GeoPackage or a CSV file",
             name=name,
         )
+    if not suffix:
+        return TYPE_SUFFIX[found]
     expected = SUFFIX_TYPE.get(suffix)
     if expected is None:
-        return TYPE_SUFFIX[found]
+        raise UploadType(
+            "upload_extension_unknown",
+            "%(name)s has the extension %(suffix)s; upload a .geojson, .json, .zip, .gpkg or .csv file",
+            name=name,
+            suffix=suffix,
+        )
     if expected != found:
         raise UploadType(
             "upload_type_mismatch",

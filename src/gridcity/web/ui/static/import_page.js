@@ -1,7 +1,8 @@
 /* gridcity import page (/admin/import): the Alpine component behind "Check (dry run)". The
  * check posts the form (file included) and shows the server's report under it, with a small
- * map of the file; the report's confirm button submits the same form, file and all, with the
- * fingerprint of what was checked. Needs map_kit.js. */
+ * map of the file; the report's confirm button posts the same form, file and all, with the
+ * fingerprint of what was checked, once (the button is disabled while it is sent). Both send
+ * the CSRF token as a header, so the server never reads the body to find it. Needs map_kit.js. */
 (function () {
   "use strict";
 
@@ -22,15 +23,23 @@
     report.replaceChildren(p);
   }
 
+  function csrfHeaders(form) {
+    return { "X-CSRF-Token": form.elements.namedItem("csrf_token").value };
+  }
+
   function register(config) {
     let map = null;
 
-    function drawPreview() {
-      const data = readJson("import-preview");
+    function removeMap() {
       if (map) {
         map.remove();
         map = null;
       }
+    }
+
+    function drawPreview() {
+      const data = readJson("import-preview");
+      removeMap();
       if (!data || !data.features.features.length) return;
       map = createMap("import-map", data.basemap);
       const shapes = L.geoJSON(data.features, {
@@ -56,10 +65,7 @@
           // Another file or option: the shown result no longer applies, so no confirm button.
           const report = document.getElementById("import-report");
           if (report && report.querySelector("[data-import-report]")) {
-            if (map) {
-              map.remove();
-              map = null;
-            }
+            removeMap();
             report.replaceChildren();
           }
         },
@@ -70,7 +76,12 @@
           this.checking = true;
           const report = document.getElementById("import-report");
           try {
-            const response = await fetch(config.check, { method: "POST", body: new FormData(form), credentials: "same-origin" });
+            const response = await fetch(config.check, {
+              method: "POST",
+              body: new FormData(form),
+              headers: csrfHeaders(form),
+              credentials: "same-origin",
+            });
             const html = await response.text();
             if (html.indexOf("data-import-report") >= 0) {
               report.innerHTML = html;
@@ -83,6 +94,38 @@
           } finally {
             this.checking = false;
           }
+        },
+        confirm: async function (event) {
+          // Only the report's button confirms; Enter in a field checks instead.
+          const button = event.submitter;
+          if (!button || button.name !== "fingerprint") {
+            this.check();
+            return;
+          }
+          if (this.saving) return;
+          this.saving = true;
+          const form = event.target;
+          const body = new FormData(form);
+          body.set("fingerprint", button.value);
+          const report = document.getElementById("import-report");
+          try {
+            const response = await fetch(form.action, { method: "POST", body: body, headers: csrfHeaders(form), credentials: "same-origin" });
+            if (response.ok && response.redirected) {
+              window.location.assign(response.url);
+              return; // stays disabled until the page is left
+            }
+            const html = await response.text();
+            const shown = new DOMParser().parseFromString(html, "text/html").querySelector("#import-report [data-import-report]");
+            removeMap();
+            if (shown) {
+              report.replaceChildren(document.importNode(shown, true));
+            } else {
+              showError(report, messageOf(html, config.importFailed));
+            }
+          } catch (error) {
+            showError(report, config.importFailed);
+          }
+          this.saving = false;
         },
       };
     });
