@@ -311,13 +311,14 @@ def test_a_change_of_hours_and_a_concurrent_assignment_cannot_pass_each_other(
     assert (day.ends_at, count) in {("20:00", 2), ("21:00", 1)}
 
 
+# Row lock strengths are PostgreSQL's; SQLite has one writer at a time, so this runs there only.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
 def test_an_assignment_being_made_does_not_hold_up_a_login_of_its_assignee(
     container: Container, grids: SmallCity, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The assignee's row is held FOR NO KEY UPDATE, which lets a new session row reference it
     (its FOR KEY SHARE); FOR UPDATE would make the login wait until the assignment commits."""
-    if container.db.engine.dialect.name != "postgresql":
-        pytest.skip("row lock strengths are PostgreSQL's; SQLite has one writer at a time")
+    assert container.db.engine.dialect.name == "postgresql"
     from gridcity.adapters.db.tables import UserSession
 
     user_id = grids.user_ids["operator"]
