@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -19,7 +19,7 @@ from gridcity.bootstrap import Container, bootstrap
 from gridcity.domain.access import STAFF_ROLES, Role
 from gridcity.domain.coords import wgs84_to_gcj02
 from gridcity.domain.divisions import DivisionLevel
-from gridcity.services import divisions, grids
+from gridcity.services import assignments, divisions, grids, shifts
 from gridcity.web.app import create_app
 from tests.conftest import FAST_HASHER, settings_for
 from tests.factories import (
@@ -469,3 +469,18 @@ def test_preview_refusals_are_json_for_the_script(admin: TestClient, container: 
     assert undrawn.json()["code"] == "community_without_boundary"
     assert preview(admin, target="5").json()["code"] == "grid_target_range"
     assert preview(admin, community="110101009009").status_code == 404
+
+
+def test_the_details_name_a_shift_as_the_city_calls_it(
+    staffed: TestClient, container: Container, city: SmallCity
+) -> None:
+    shifts.update_shift(container.deps, SYSTEM, "night", name_zh="晚班", info=TEST_INFO)
+    assignments.create_assignment(
+        container.deps, SYSTEM, user_id=city.user_ids["operator"], post="grid_worker",
+        cell=f"{COMM_B1}002", shift="night", starts_on=date(2026, 1, 1), info=TEST_INFO,
+    )  # fmt: skip
+    html = staffed.get(
+        f"/grids/{COMM_B1}002/detail", params={"at": "2026-03-02T22:00:00+08:00"}, headers=HTMX
+    ).text
+    responsible = html[html.index('data-testid="grid-responsible"') :]
+    assert "网格员" in responsible and "· 晚班" in responsible and "夜班" not in responsible

@@ -170,7 +170,7 @@ def test_a_shift_in_use_cannot_be_deleted_from_the_page(
 
     refused = submit(admin, SHIFTS, f"{SHIFTS}/day/delete", {})
 
-    assert refused.status_code == 422 and "请停用而不是删除" in refused.text
+    assert refused.status_code == 409 and "请停用而不是删除" in refused.text
     assert "day" in {s.name for s in shifts.list_shifts(container.deps, SYSTEM)}
 
 
@@ -196,3 +196,28 @@ def test_the_responsibility_page_takes_and_shows_a_rota(
     assert none_ticked.status_code == 422 and "请至少选择一天" in none_ticked.text
     assert weekend.status_code == 303
     assert "周六、周日" in page and 'name="weekdays" value="1"' in page
+
+
+def test_page_and_api_refuse_a_shift_change_with_the_refusal_s_own_status(
+    client: TestClient, container: Container, city: SmallCity, grids: list[str]
+) -> None:
+    from datetime import date
+
+    from gridcity.services import assignments
+
+    for shift in ("day", "night"):
+        assignments.create_assignment(container.deps, SYSTEM, user_id=city.user_ids["operator"], post="grid_worker", cell=grids[0], shift=shift, starts_on=date(2026, 3, 2), info=TEST_INFO)  # fmt: skip
+    later = {"starts_at": "08:00", "ends_at": "21:00", "name_zh": "白班", "name_en": "day shift"}
+    headers = api_token(client, "admin")
+
+    api_overlap = client.patch("/api/v1/shifts/day", json={"ends_at": "21:00"}, headers=headers)
+    api_unknown = client.patch("/api/v1/shifts/late", json={"ends_at": "21:00"}, headers=headers)
+    browser_login(client, "admin")
+    page_overlap = submit(client, SHIFTS, f"{SHIFTS}/day", later)
+    page_unknown = submit(client, SHIFTS, f"{SHIFTS}/late", later)
+
+    assert page_overlap.status_code == 409 and api_overlap.status_code == 409
+    assert api_overlap.json()["code"] == "shift_change_overlap"
+    assert page_unknown.status_code == 404 and api_unknown.status_code == 404
+    assert api_unknown.json()["code"] == "shift_not_found"
+    assert {s.name: s.ends_at for s in shifts.list_shifts(container.deps, SYSTEM)}["day"] == "20:00"

@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.util import CommandError
 
 from gridcity.adapters.db import migrate
 from gridcity.adapters.db.engine import create_db_engine
@@ -190,6 +191,66 @@ def test_0004_gives_existing_assignments_every_weekday_and_goes_back_without_los
     assert left == 1
     index_names = {i["name"] for i in sa.inspect(engine).get_indexes("responsibility_assignment")}
     assert "ix_responsibility_assignment_layer_id_cell_code" in index_names
+
+
+def _assignments_at_0004(engine: sa.Engine, rows: list[tuple[str, str]]) -> None:
+    """Migrate to 0004 and store one person's leader assignments as (shift, weekdays)."""
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO user_account (username, display_name, password_hash, roles, phone,"
+                " locale, is_active, failed_logins, created_at, updated_at) VALUES ('w', 'W', 'x',"
+                " 'supervisor', '', 'zh_CN', true, 0, '2026-01-01 00:00:00',"
+                " '2026-01-01 00:00:00')"
+            )
+        )
+        for shift, weekdays in rows:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO responsibility_assignment (user_id, post, division_code, shift,"
+                    " weekdays, starts_on, note, created_at) SELECT id, 'leader', '110101',"
+                    " :shift, :weekdays, '2026-01-01', '', '2026-01-01 00:00:00'"
+                    " FROM user_account"
+                ),
+                {"shift": shift, "weekdays": weekdays},
+            )
+
+
+def test_0004_refuses_to_go_back_while_rotas_exist_rather_than_make_them_overlap(
+    engine: sa.Engine,
+) -> None:
+    _assignments_at_0004(engine, [("", "12345"), ("", "67")])
+
+    with pytest.raises(CommandError, match="weekdays only"):
+        migrate.downgrade(engine, "0003")
+
+    assert migrate.current_revision(engine) == "0004"
+    assert "weekdays" in _columns(engine, "responsibility_assignment")
+    assert {"layer_scheme_setting", "named_shift"} <= _tables(engine)
+
+
+def test_0004_goes_back_writing_a_city_s_own_and_re_timed_shifts_as_their_hours(
+    engine: sa.Engine,
+) -> None:
+    _assignments_at_0004(engine, [("early", "1234567"), ("day", "1234567"), ("night", "1234567")])
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO named_shift (name, starts_at, ends_at, name_zh, name_en, is_retired,"
+                " created_at, updated_at) VALUES ('early', '06:00', '14:00', '早班', 'early',"
+                " false, '2026-01-01 00:00:00', '2026-01-01 00:00:00')"
+            )
+        )
+        conn.execute(sa.text("UPDATE named_shift SET starts_at = '07:00' WHERE name = 'day'"))
+
+    migrate.downgrade(engine, "0003")
+
+    with engine.connect() as conn:
+        kept = conn.execute(
+            sa.text("SELECT shift FROM responsibility_assignment ORDER BY id")
+        ).scalars()
+        assert list(kept) == ["06:00-14:00", "07:00-20:00", "night"]
 
 
 # --- PostgreSQL + PostGIS ------------------------------------------------------------------

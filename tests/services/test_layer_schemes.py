@@ -3,6 +3,7 @@ then codes and checks its cells that way; an edit that stored cells would not ma
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from datetime import UTC, datetime
@@ -12,10 +13,10 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import box
 
-from gridcity.adapters.db.tables import AuditLog
+from gridcity.adapters.db.tables import AuditLog, LayerSchemeSetting
 from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor, Role, Scope
-from gridcity.domain.errors import Forbidden, InvalidInput
+from gridcity.domain.errors import DomainError, Forbidden, InvalidInput
 from gridcity.services import layer_schemes, layers
 from gridcity.services.layer_drawing import CellInput
 from gridcity.services.layer_schemes import SchemeEdit
@@ -202,3 +203,60 @@ def test_a_drawing_started_before_an_edit_holds_the_format_it_was_checked_agains
 
     assert errors == []
     assert refused.code == "layer_scheme_cells_mismatch" and refused.params["code"] == "HW110101001"
+
+
+def test_two_concurrent_edits_cannot_give_two_kinds_one_marker(
+    container: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each edit alone keeps one marker per kind; both are held after their check until the other
+    has checked (or 1.5 s passed). Locking only the edited rows lets both pass and commit."""
+    from gridcity.services import layer_schemes as service
+
+    checked = threading.Barrier(2)
+    original = service.plan_edit
+
+    def held(*args: Any) -> Any:
+        planned = original(*args)
+        with contextlib.suppress(threading.BrokenBarrierError):
+            checked.wait(timeout=1.5)
+        return planned
+
+    monkeypatch.setattr(service, "plan_edit", held)
+    outcomes: list[object] = []
+
+    def request(scheme: str) -> None:
+        try:
+            outcomes.append(edit(container, scheme, marker="QQ"))
+        except DomainError as exc:
+            outcomes.append(exc)
+
+    workers = [threading.Thread(target=request, args=(s,)) for s in ("sanitation", "enforcement")]
+    for worker in workers:
+        worker.start()
+        time.sleep(0.05)
+    for worker in workers:
+        worker.join(20)
+
+    refusals = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(outcomes) == 2 and len(refusals) == 1, outcomes
+    assert refusals[0].code == "layer_scheme_marker_taken"
+    markers = [v.marker for v in layer_schemes.list_layer_schemes(container.deps, SYSTEM)]
+    assert markers.count("QQ") == 1
+
+
+def test_an_edit_first_restores_every_lost_settings_row_so_that_it_can_hold_it(
+    container: Container,
+) -> None:
+    """A lost row cannot be locked; any edit puts the seed row back before it checks."""
+    with container.db.transaction() as session:
+        session.execute(sa.delete(LayerSchemeSetting).where(LayerSchemeSetting.scheme == "social"))
+
+    edit(container, "enforcement", name_en="Law enforcement")
+
+    with container.db.read() as session:
+        restored = session.get(LayerSchemeSetting, "social")
+    assert restored is not None and (restored.marker, restored.name_zh) == (
+        "SH",
+        "社会服务管理网格",
+    )
+    assert edit(container, "social", marker="SQ").marker == "SQ"

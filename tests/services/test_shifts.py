@@ -97,7 +97,7 @@ def test_new_hours_that_make_two_assignments_overlap_are_refused(
     for shift in ("day", "night"):
         assign(container, user_id=ids["supervisor"], post="supervisor", layer="patrol", cell=AREA_A, shift=shift)  # fmt: skip
 
-    with pytest.raises(InvalidInput) as caught:
+    with pytest.raises(Conflict) as caught:
         change(container, "day", ends_at="21:00")
 
     assert caught.value.code == "shift_change_overlap"
@@ -260,3 +260,98 @@ def test_two_concurrent_identical_assignments_give_one_row_and_one_clear_refusal
     assert isinstance(refusals[0], Conflict) and refusals[0].code == "assignment_overlap"
     with container.db.read() as session:
         assert session.scalar(sa.select(sa.func.count()).select_from(Assignment)) == 1
+
+
+def test_a_change_of_hours_and_a_concurrent_assignment_cannot_pass_each_other(
+    container: Container, grids: SmallCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A night assignment is checked against the day shift's hours while those hours are being
+    lengthened: both are held after their check until the other has checked (or 1.5 s passed).
+    Without all shift rows held by the assignment both pass and day and night overlap."""
+    ids = grids.user_ids
+    target = {"user_id": ids["supervisor"], "post": "supervisor", "layer": "patrol", "cell": AREA_A}
+    assign(container, **target, shift="day")
+    checked = threading.Barrier(2)
+
+    def holding(original: Any) -> Any:
+        def held(*args: Any) -> None:
+            original(*args)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                checked.wait(timeout=1.5)
+
+        return held
+
+    monkeypatch.setattr(assignments, "_refuse_overlap", holding(assignments._refuse_overlap))
+    monkeypatch.setattr(shifts, "_refuse_new_overlaps", holding(shifts._refuse_new_overlaps))
+    outcomes: list[object] = []
+
+    def run(command: Any) -> None:
+        try:
+            outcomes.append(command())
+        except DomainError as exc:
+            outcomes.append(exc)
+
+    workers = [
+        threading.Thread(target=run, args=(lambda: assign(container, **target, shift="night"),)),
+        threading.Thread(target=run, args=(lambda: change(container, "day", ends_at="21:00"),)),
+    ]
+    for worker in workers:
+        worker.start()
+        time.sleep(0.05)
+    for worker in workers:
+        worker.join(20)
+
+    refusals = [o for o in outcomes if isinstance(o, DomainError)]
+    assert len(outcomes) == 2 and len(refusals) == 1, outcomes
+    assert isinstance(refusals[0], Conflict)
+    assert refusals[0].code in ("assignment_overlap", "shift_change_overlap")
+    day = {s.name: s for s in shifts.list_shifts(container.deps, SYSTEM)}["day"]
+    with container.db.read() as session:
+        count = session.scalar(sa.select(sa.func.count()).select_from(Assignment))
+    assert (day.ends_at, count) in {("20:00", 2), ("21:00", 1)}
+
+
+# Row lock strengths are PostgreSQL's; SQLite has one writer at a time, so this runs there only.
+@pytest.mark.parametrize("database_url", ["postgres"], indirect=True)
+def test_an_assignment_being_made_does_not_hold_up_a_login_of_its_assignee(
+    container: Container, grids: SmallCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The assignee's row is held FOR NO KEY UPDATE, which lets a new session row reference it
+    (its FOR KEY SHARE); FOR UPDATE would make the login wait until the assignment commits."""
+    assert container.db.engine.dialect.name == "postgresql"
+    from gridcity.adapters.db.tables import UserSession
+
+    user_id = grids.user_ids["operator"]
+    locked, release = threading.Event(), threading.Event()
+    original = assignments._refuse_overlap
+
+    def held(*args: Any) -> None:
+        original(*args)
+        locked.set()
+        release.wait(10)
+
+    monkeypatch.setattr(assignments, "_refuse_overlap", held)
+    worker = threading.Thread(
+        target=assign,
+        args=(container,),
+        kwargs={"user_id": user_id, "post": "grid_worker", "cell": grid(COMM_A1, 1)},  # fmt: skip
+    )
+    worker.start()
+    try:
+        assert locked.wait(10)
+        now = datetime(2026, 3, 2, 9, 0, tzinfo=BEIJING)
+        with container.db.transaction() as session:
+            session.execute(sa.text("SET LOCAL lock_timeout = '1s'"))
+            session.add(
+                UserSession(
+                    token_hash="t" * 64,
+                    user_id=user_id,
+                    created_at=now,
+                    expires_at=now,
+                    ip="",
+                    user_agent="",
+                )
+            )
+    finally:
+        release.set()
+        worker.join(20)

@@ -162,3 +162,27 @@ def test_a_new_level_makes_old_division_codes_mismatch() -> None:
 def test_build_rules_keeps_the_structure_of_the_scheme() -> None:
     rules = build_rules(S.SOCIAL, edited(S.SOCIAL, marker="SQ"))
     assert rules.dynamic_code and rules.marker == "SQ" and rules.kind.value == "social"
+
+
+def test_a_format_a_stored_code_still_matches_is_refused_too_it_would_change_its_division() -> None:
+    """ZF1101010013 at subdistrict level with 1 digit is a cell of 110101001; at district level
+    with 4 digits it still matches but would be a cell of 110101 (another data scope)."""
+    at_subdistrict = build_rules(S.ENFORCEMENT, edited(S.ENFORCEMENT, level=SUB, sequence_digits=1))
+    current = {**SEED_RULES, S.ENFORCEMENT: at_subdistrict}
+    stored = {S.ENFORCEMENT: [("enforcement", "ZF1101010013")]}
+    to_district = edited(S.ENFORCEMENT, level=DivisionLevel.DISTRICT, sequence_digits=4)
+    assert build_rules(S.ENFORCEMENT, to_district).division_of("ZF1101010013") == "110101"
+
+    with pytest.raises(InvalidInput) as caught:
+        plan_edit(current, {S.ENFORCEMENT: to_district}, stored)
+
+    assert caught.value.code == "layer_scheme_cells_mismatch"
+    assert caught.value.params == {"code": "ZF1101010013", "layer": "enforcement"}
+
+
+def test_the_names_of_a_scheme_holding_cells_still_change() -> None:
+    stored = {S.ENFORCEMENT: [("enforcement", "ZF110101001")]}
+
+    rules = plan_edit(SEED_RULES, {S.ENFORCEMENT: edited(S.ENFORCEMENT, name_en="Law")}, stored)
+
+    assert rules[S.ENFORCEMENT] == SEED_RULES[S.ENFORCEMENT]

@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from gridcity.domain.divisions import CODE_LENGTH, DivisionLevel
-from gridcity.domain.errors import DomainError, InvalidInput
+from gridcity.domain.errors import InvalidInput
 from gridcity.domain.layers import CellShape, LayerKind, LayerRules, Scheme
 
 MARKER = re.compile(r"^[A-Z]{1,4}$")
@@ -187,19 +187,21 @@ def check_rule_set(rules: Mapping[Scheme, LayerRules]) -> None:
             )
 
 
-def check_stored_cells(rules: LayerRules, cells: Iterable[tuple[str, str]]) -> None:
-    """Every stored cell (layer code, cell code) of the scheme still matches the new format."""
-    for layer, code in cells:
-        try:
-            rules.check_code(code)
-        except DomainError:
-            raise InvalidInput(
-                "layer_scheme_cells_mismatch",
-                "Cell %(code)s of layer %(layer)s would no longer match the format %(pattern)s",
-                code=code,
-                layer=layer,
-                pattern=rules.pattern,
-            ) from None
+def check_stored_cells(cells: Iterable[tuple[str, str]]) -> None:
+    """No format change while the scheme holds a cell (layer code, cell code), in force or not."""
+    # Matching the new format is not enough: ZF1101010013 (subdistrict level, 1 digit, a cell of
+    # 110101001) still matches district level with 4 digits, where it is a cell of 110101 — a
+    # silent change of data scope. A stored code keeps the meaning it was stored with.
+    first = next(iter(cells), None)
+    if first is not None:
+        layer, code = first
+        raise InvalidInput(
+            "layer_scheme_cells_mismatch",
+            "Layer %(layer)s holds cells (such as %(code)s): the code format of its scheme "
+            "cannot change once cells are stored, only the display names",
+            code=code,
+            layer=layer,
+        )
 
 
 def plan_edit(
@@ -210,7 +212,8 @@ def plan_edit(
     """The rules after an edit of one or more schemes, or the first rule it breaks.
 
     ``stored`` gives, per edited scheme, the (layer, code) of every cell a layer of that scheme
-    holds, in force or historical: a format no stored cell would match is refused.
+    holds, in force or historical: a scheme holding any cell keeps its format (marker, level,
+    digits); its display names stay editable.
     """
     proposed = dict(current)
     for scheme, settings in edits.items():
@@ -218,5 +221,5 @@ def plan_edit(
     check_rule_set(proposed)
     for scheme in edits:
         if proposed[scheme] != current[scheme]:
-            check_stored_cells(proposed[scheme], stored.get(scheme, ()))
+            check_stored_cells(stored.get(scheme, ()))
     return proposed

@@ -4,7 +4,9 @@ end it, or remove one made in error. Each change is audited in its own transacti
 One person holds one post on one target once at any moment. The check reads the person's other
 assignments, so the person's account row is locked first (``lock_rows``): of two requests
 putting the same person on the same post at once, the second waits for the first to commit and
-then meets its refusal, instead of both passing the check.
+then meets its refusal, instead of both passing the check. The check also reads the hours of
+the named shifts, so all shift rows are held too (``hold_shifts``): a change of hours waits for
+the new assignment, or the assignment for the change, and the later one checks against both.
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.grids import UNIT_LAYER
 from gridcity.services.layers import layer_row, rules_of
 from gridcity.services.responsibility import AssignmentView
-from gridcity.services.shifts import hold_shift, named_shifts
+from gridcity.services.shifts import hold_shifts, named_shifts
 
 USER_TABLE = cast(sa.Table, User.__table__)
 
@@ -75,9 +77,7 @@ def create_assignment(
     with deps.db.transaction() as session:
         # The person's row stays locked until commit: the overlap check below holds (see top).
         lock_rows(session, USER_TABLE, USER_TABLE.c.id == user_id)
-        text = (shift or "").strip()
-        if text:
-            hold_shift(session, text)  # a named shift cannot change or go while we use it
+        hold_shifts(session)  # no shift's hours may change while the check below reads them
         named = named_shifts(session)
         window = parse_shift(shift, named, for_new=True)
         user = _assignee(session, user_id, chosen)
@@ -205,6 +205,7 @@ def end_assignment(
         row.ends_on = ends_on
         if before is not None and ends_on > before:  # a later last day may meet another one
             lock_rows(session, USER_TABLE, USER_TABLE.c.id == row.user_id)
+            hold_shifts(session)
             _refuse_overlap(session, row, named_shifts(session))
         view = AssignmentView.of(row, user, layer_code)
         detail = {"ends_on": [before.isoformat() if before else None, ends_on.isoformat()]}

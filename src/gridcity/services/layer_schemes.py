@@ -3,7 +3,7 @@ scheme's marker, division level, sequence digits or display names (administrator
 
 An edit is checked by ``domain.layer_schemes.plan_edit`` against every stored cell of every
 layer using the scheme (in force or historical) and applied in one transaction with its audit
-row. The scheme's settings row stays locked until commit, and a re-drawing holds the row it
+row. Every scheme's settings row stays locked until commit (the rules span schemes), and a re-drawing holds the row it
 checked against (``rules_of(…, hold=True)``), so no cell can be drawn in a format that is being
 replaced.
 """
@@ -22,6 +22,7 @@ from gridcity.adapters.db.tables import GridCell, GridLayer, GridLayerScheme, La
 from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.layer_schemes import (
+    SEED_SETTINGS,
     STRUCTURE,
     SchemeSettings,
     build_rules,
@@ -132,15 +133,18 @@ def update_layer_schemes(
 ) -> list[SchemeView]:
     """Change several schemes at once (the fire marker is shared by three), all-or-nothing.
 
-    Refused when the new settings break a rule of ``domain.layer_schemes`` or when a stored
-    cell of a layer using an edited scheme would no longer match its new format.
+    Refused when the new settings break a rule of ``domain.layer_schemes`` or when a layer
+    using an edited scheme holds cells and the edit changes the scheme's format.
     """
     require(actor, Permission.SETTINGS_WRITE)
     chosen = {parse_scheme(name): edit for name, edit in edits.items()}
     now = deps.clock()
     with deps.db.transaction() as session:
         # Lock first: a drawing in progress finishes (or waits) before the cells are checked.
-        lock_rows(session, SCHEME_TABLE, SCHEME_TABLE.c.scheme.in_([s.value for s in chosen]))
+        # Every row, not only the edited ones: the rule set (one marker per kind, nested fire
+        # levels) is checked across all schemes, so two edits must not pass each other.
+        lock_rows(session, SCHEME_TABLE)
+        _restore_lost_rows(session, now)
         settings = scheme_settings(session)
         current = {s: build_rules(s, v) for s, v in settings.items()}
         wanted = {s: _apply(settings[s], edit) for s, edit in chosen.items()}
@@ -213,12 +217,32 @@ def _stored_cells(session: Session, scheme: Scheme) -> list[tuple[str, str]]:
     return [(layer, code) for layer, code in rows]
 
 
+def _restore_lost_rows(session: Session, now: Any) -> None:
+    """Insert the seed row of every scheme a database lost, before anything is read."""
+    # A lost row cannot be locked; inserting it makes it ours until commit, and a concurrent edit
+    # inserting the same row fails on its key (a clear concurrent_change, never a lost edit).
+    present = set(session.scalars(sa.select(LayerSchemeSetting.scheme)))
+    for scheme in Scheme:
+        if scheme.value not in present:
+            seed = SEED_SETTINGS[scheme]
+            session.add(
+                LayerSchemeSetting(
+                    scheme=scheme.value,
+                    marker=seed.marker,
+                    division_level=seed.level.value,
+                    sequence_digits=seed.sequence_digits,
+                    name_zh=seed.name_zh,
+                    name_en=seed.name_en,
+                    updated_at=now,
+                )
+            )
+    session.flush()
+
+
 def _store(session: Session, scheme: Scheme, settings: SchemeSettings, now: Any) -> None:
-    """Write a scheme's settings row (inserted when a database lost it)."""
+    """Write a scheme's settings row (present: ``_restore_lost_rows`` ran first)."""
     row = session.get(LayerSchemeSetting, scheme.value)
-    if row is None:
-        row = LayerSchemeSetting(scheme=scheme.value)
-        session.add(row)
+    assert row is not None
     row.marker = settings.marker
     row.division_level = settings.level.value
     row.sequence_digits = settings.sequence_digits

@@ -4,8 +4,9 @@ Administrators add, change, retire and delete them. An assignment names its shif
 change of hours applies to every assignment using it — past answers included — and is refused
 when two assignments of one person on one post and target would then overlap. A shift in use
 cannot be deleted, only retired (it keeps its assignments and takes no new ones). Each command
-writes first and checks after, inside one transaction, so a concurrent assignment either sees
-the change or makes the change wait (``lock_rows``).
+locks the shift's row first (``lock_rows``) and every new or lengthened assignment holds all
+shift rows (``hold_shifts``), so a change of hours and a concurrent assignment cannot pass each
+other: one waits for the other's commit and then checks against it.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from gridcity.adapters.db.engine import lock_rows
 from gridcity.adapters.db.tables import Assignment, NamedShiftRow
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.errors import Conflict, InvalidInput, NotFound
+from gridcity.domain.errors import Conflict, NotFound
 from gridcity.domain.responsibility import (
     Duty,
     NamedShift,
@@ -55,9 +56,11 @@ def named_shifts(session: Session) -> dict[str, NamedShift]:
     return {row.name: _shift(row) for row in session.scalars(sa.select(NamedShiftRow))}
 
 
-def hold_shift(session: Session, name: str) -> None:
-    """Keep a named shift from changing or going until the caller commits."""
-    lock_rows(session, SHIFT_TABLE, SHIFT_TABLE.c.name == name, shared=True)
+def hold_shifts(session: Session) -> None:
+    """Keep every named shift from changing or going until the caller commits."""
+    # An overlap check reads the hours of all shifts the person's assignments name, not only the
+    # new one's; the table is a handful of rows, so all of them are held (FOR SHARE).
+    lock_rows(session, SHIFT_TABLE, shared=True)
 
 
 def _shift(row: NamedShiftRow) -> NamedShift:
@@ -198,7 +201,7 @@ def delete_shift(deps: ServiceDeps, actor: Actor, name: str, *, info: RequestInf
     require(actor, Permission.SETTINGS_WRITE)
     now = deps.clock()
     with deps.db.transaction() as session:
-        lock_rows(session, SHIFT_TABLE, SHIFT_TABLE.c.name == name)
+        lock_rows(session, SHIFT_TABLE, SHIFT_TABLE.c.name == name, deleting=True)
         row = session.get(NamedShiftRow, name)
         if row is None:
             raise NotFound("shift_not_found", "No shift named %(name)s", name=name)
@@ -242,7 +245,7 @@ def _refuse_new_overlaps(session: Session, changed: NamedShift) -> None:
             if changed.name not in (a.shift, b.shift):
                 continue
             if duties_overlap(_duty(a, named), _duty(b, named)):
-                raise InvalidInput(
+                raise Conflict(
                     "shift_change_overlap",
                     "With these hours assignments %(a)s and %(b)s of %(user)s would overlap",
                     a=a.id,

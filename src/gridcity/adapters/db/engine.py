@@ -80,19 +80,28 @@ class Database:
 
 
 def lock_rows(
-    session: Session, table: sa.Table, *where: sa.ColumnElement[bool], shared: bool = False
+    session: Session,
+    table: sa.Table,
+    *where: sa.ColumnElement[bool],
+    shared: bool = False,
+    deleting: bool = False,
 ) -> None:
     """Hold rows until the transaction ends, so a check made after this stays true until commit.
 
-    PostgreSQL: ``SELECT … FOR UPDATE`` (``FOR SHARE`` when ``shared``) on the rows. SQLite has
-    one writer at a time, and its driver opens the transaction only at the first write, so a
+    PostgreSQL: ``SELECT … FOR NO KEY UPDATE`` on the rows, which still lets other transactions
+    insert rows that reference them (their ``FOR KEY SHARE``: a login's session, a new token);
+    ``FOR SHARE`` when ``shared``, ``FOR UPDATE`` when ``deleting`` the rows. SQLite has one
+    writer at a time, and its driver opens the transaction only at the first write, so a
     read-then-write would check before holding anything: a no-op UPDATE takes the database's
     write lock now (another writer waits for our commit, then sees what we wrote).
     """
     if session.get_bind().dialect.name == "postgresql":
-        session.execute(
-            sa.select(*table.primary_key.columns).where(*where).with_for_update(read=shared)
-        )
+        query = sa.select(*table.primary_key.columns).where(*where)
+        if shared:
+            query = query.with_for_update(read=True)
+        else:
+            query = query.with_for_update(key_share=not deleting)
+        session.execute(query)
         return
     key = next(iter(table.primary_key.columns))
     session.execute(sa.update(table).where(*where).values({key.name: key}))

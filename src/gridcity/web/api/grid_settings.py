@@ -42,7 +42,7 @@ class SchemeOut(BaseModel):
 
 
 class SchemePatch(BaseModel):
-    """Fields to change; refused when a stored cell of the scheme would no longer match."""
+    """Fields to change; the format (marker, level, digits) is refused once the scheme has cells."""
 
     marker: str | None = Field(default=None, max_length=4, examples=["ZR"])
     division_level: str | None = Field(default=None, max_length=16, examples=["subdistrict"])

@@ -23,8 +23,15 @@ from gridcity.services.pagination import Page
 from gridcity.services.responsibility import AssignmentView
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.errors import human_message
-from gridcity.web.i18n import N_, current_locale, gettext_
-from gridcity.web.ui.common import flashes, is_htmx, query_string, raise_if_forbidden, redirect
+from gridcity.web.i18n import N_, gettext_
+from gridcity.web.ui.common import (
+    flashes,
+    is_htmx,
+    query_string,
+    raise_if_forbidden,
+    redirect,
+    shift_labels,
+)
 
 router = APIRouter(prefix="/admin/responsibility")
 PER_PAGE = 20
@@ -218,7 +225,6 @@ def _render(
     )
     can_write = actor.can(Permission.RESPONSIBILITY_WRITE)
     named = shifts.list_shifts(deps, actor)
-    chinese = current_locale.get() == "zh_CN"
     context = {
         "page": result,
         "q": q,
@@ -228,7 +234,7 @@ def _render(
         "today": today.isoformat(),
         "posts": list(Post),
         "post_labels": POST_LABELS,
-        "shift_labels": {s.name: s.name_zh if chinese else s.name_en for s in named},
+        "shift_labels": shift_labels(named),
         "state_labels": STATE_LABELS,
         "named_shifts": [s for s in named if not s.retired],
         "weekday_labels": WEEKDAY_LABELS,

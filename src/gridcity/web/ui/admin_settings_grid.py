@@ -121,7 +121,7 @@ def _render_schemes(
     failed: str = "",
     values: dict[str, Any] | None = None,
 ) -> Response:
-    """The schemes page; a refusal is shown with status 422, on the form that caused it."""
+    """The schemes page; a refusal is shown with its own status, on the form that caused it."""
     context = {
         "schemes": layer_schemes.list_layer_schemes(deps, actor),
         "fire_schemes": [s.value for s in FIRE_LEVELS],
@@ -135,7 +135,7 @@ def _render_schemes(
         "flashes": flashes(request, error),
     }
     return request.app.state.templates.render(
-        request, "admin/layer_schemes.html", context, status_code=422 if error else 200
+        request, "admin/layer_schemes.html", context, status_code=error.status if error else 200
     )
 
 
@@ -240,7 +240,7 @@ def _render_shifts(
     failed: str = "",
     values: dict[str, Any] | None = None,
 ) -> Response:
-    """The shifts page; a refusal is shown with status 422, on the form that caused it."""
+    """The shifts page; a refusal is shown with its own status (422, 404, 409), on its form."""
     messages = flashes(request, error)
     done = request.query_params.get("done", "")
     if done in DONE_HERE:
@@ -254,5 +254,5 @@ def _render_shifts(
         "flashes": messages,
     }
     return request.app.state.templates.render(
-        request, "admin/shifts.html", context, status_code=422 if error else 200
+        request, "admin/shifts.html", context, status_code=error.status if error else 200
     )

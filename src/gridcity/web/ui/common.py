@@ -9,8 +9,9 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gridcity.domain.errors import DomainError, Forbidden, InvalidInput
+from gridcity.services.shifts import ShiftView
 from gridcity.web.errors import human_message
-from gridcity.web.i18n import N_, gettext_
+from gridcity.web.i18n import N_, current_locale, gettext_
 from gridcity.web.templating import CHINA_TZ
 
 # Messages shown after a redirect (?done=<key>), so a reload never re-posts a form.
@@ -77,3 +78,9 @@ def safe_next(target: str | None) -> str:
 
 
 __all__ = ["HTMLResponse", "flashes", "is_htmx", "query_string", "redirect", "safe_next"]
+
+
+def shift_labels(named: list[ShiftView]) -> dict[str, str]:
+    """Display name of each named shift in the request's language (the city's own names)."""
+    chinese = current_locale.get() == "zh_CN"
+    return {s.name: s.name_zh if chinese else s.name_en for s in named}

@@ -19,7 +19,7 @@ from gridcity.domain.coords import FloatArray, wgs84_to_gcj02_array
 from gridcity.domain.errors import DomainError
 from gridcity.domain.grids import GRID_CODE_LENGTH
 from gridcity.domain.responsibility import CELL_POSTS, Post
-from gridcity.services import grid_queries, layers
+from gridcity.services import grid_queries, layers, shifts
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.grid_queries import Figure
 from gridcity.services.grids import UNIT_LAYER
@@ -27,7 +27,7 @@ from gridcity.web.deps import ApiActor, Deps, PageActor
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import N_, gettext_
 from gridcity.web.templating import Templates
-from gridcity.web.ui.common import is_htmx
+from gridcity.web.ui.common import is_htmx, shift_labels
 from gridcity.web.ui.map_page import basemap_config, needs_gcj02_shift
 
 router = APIRouter(prefix="/grids")
@@ -49,7 +49,6 @@ POST_LABELS = {
     Post.GRID_WORKER: N_("Grid worker"),
     Post.LEADER: N_("Leader in charge"),
 }
-SHIFT_LABELS = {"day": N_("day shift"), "night": N_("night shift")}
 # Why a person answers for a grid (``responsibility.VIA_ORDER``).
 VIA_LABELS = {
     "grid": N_("this grid"),
@@ -178,7 +177,7 @@ def grid_detail(
         return RedirectResponse(f"/grids?code={code[:GRID_CODE_LENGTH]}", status_code=303)
     context: dict[str, Any] = {"can_generate": actor.can(Permission.GRID_WRITE)}
     try:
-        context.update(_details(grid_queries.grid_details(deps, actor, code, at=at)))
+        context.update(_details(deps, actor, grid_queries.grid_details(deps, actor, code, at=at)))
         context["historical"] = at is not None
     except DomainError as exc:
         context["problem"] = human_message(exc)
@@ -195,7 +194,7 @@ def _panel(deps: ServiceDeps, actor: Actor, query: str) -> tuple[dict[str, Any],
     try:
         if len(query) == GRID_CODE_LENGTH and query.isdigit():
             details = grid_queries.grid_details(deps, actor, query)
-            context.update(_details(details))
+            context.update(_details(deps, actor, details))
             found.update(codes=[query] if details.in_force else [], exact=query)
             return context, found
         result = grid_queries.search_grids(deps, actor, query)
@@ -205,15 +204,16 @@ def _panel(deps: ServiceDeps, actor: Actor, query: str) -> tuple[dict[str, Any],
     found["codes"] = [m.code for m in result.matches]
     if result.total == 1:
         only = result.matches[0].code
-        context.update(_details(grid_queries.grid_details(deps, actor, only)))
+        context.update(_details(deps, actor, grid_queries.grid_details(deps, actor, only)))
         found["exact"] = only
     else:
         context["result"] = result
     return context, found
 
 
-def _details(details: grid_queries.GridDetails) -> dict[str, Any]:
+def _details(deps: ServiceDeps, actor: Actor, details: grid_queries.GridDetails) -> dict[str, Any]:
     """Template context of the details panel: the grid and its attributes, labelled."""
+    labels = shift_labels(shifts.list_shifts(deps, actor))
     shown = {k: v for k, v in details.grid.attributes.items() if k not in ("area_m2", "name")}
     attributes = [
         (gettext_(ATTRIBUTE_LABELS[key]) if key in ATTRIBUTE_LABELS else key, value)
@@ -228,9 +228,7 @@ def _details(details: grid_queries.GridDetails) -> dict[str, Any]:
             gettext_(POST_LABELS[Post(r.assignment.post)]),
             gettext_(VIA_LABELS.get(r.via, r.via)),
             r.assignment,
-            gettext_(SHIFT_LABELS[r.assignment.shift])
-            if r.assignment.shift in SHIFT_LABELS
-            else r.assignment.shift,
+            labels.get(r.assignment.shift, r.assignment.shift),
         )
         for r in details.responsible
     ]

@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
+from alembic.util import CommandError
 
 from gridcity.adapters.db.types import UTCDateTime
 
@@ -98,6 +99,29 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    """Refuse when rotas exist; write a city's own (or re-timed) shifts out as their hours."""
+    conn = op.get_bind()
+    rotas = conn.execute(
+        sa.text("SELECT count(*) FROM responsibility_assignment WHERE weekdays <> '1234567'")
+    ).scalar()
+    if rotas:
+        # Dropping the column would turn a Mon–Fri and a Sat–Sun rota into two every-day
+        # assignments that overlap; there is no way to say "weekdays" before this revision.
+        raise CommandError(
+            f"Cannot downgrade below 0004: {rotas} assignments hold on some weekdays only "
+            "(rotas), which revision 0003 cannot express; end or delete them first"
+        )
+    # Before this revision only day 08:00-20:00 and night 20:00-08:00 had names; an assignment
+    # naming any other shift (or one whose hours a city changed) keeps its hours as HH:MM-HH:MM.
+    seeded = {(name, start, end) for name, start, end, _zh, _en in SHIFTS}
+    for name, start, end in conn.execute(
+        sa.text("SELECT name, starts_at, ends_at FROM named_shift")
+    ).all():
+        if (name, start, end) not in seeded:
+            conn.execute(
+                sa.text("UPDATE responsibility_assignment SET shift = :hours WHERE shift = :name"),
+                {"hours": f"{start}-{end}", "name": name},
+            )
     with op.batch_alter_table("responsibility_assignment") as batch:
         batch.drop_column("weekdays")
     op.drop_table("named_shift")
