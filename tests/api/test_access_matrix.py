@@ -4,6 +4,7 @@ to the login page / answers 401), every allowed pair succeeds. Deny by default."
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,17 @@ def _assignment_form(city: SmallCity) -> dict[str, Any]:
     }
 
 
+def _patrol_cell(grid: str) -> dict[str, Any]:
+    """The fixture's patrol area, re-drawn on another unit grid."""
+    return {"code": "ZR11010100101", "grids": [grid]}
+
+
+def _cells_file(grid: str) -> bytes:
+    """A GeoJSON file of the patrol layer's one cell."""
+    feature = {"type": "Feature", "geometry": None, "properties": _patrol_cell(grid)}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
+
+
 USERNAME = {role: role.value.replace("_", "-") for role in STAFF_ROLES}
 
 
@@ -58,6 +70,7 @@ class Endpoint:
     path: str
     allowed: frozenset[Role]
     body: Callable[[SmallCity], dict[str, Any]] | None = None
+    files: dict[str, tuple[str, bytes, str]] | None = None  # a page form's uploads
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
@@ -142,6 +155,7 @@ API = [
             "cells": [{"division": SUB_A, "grids": [f"{COMM_A1}002"]}],
         },
     ),
+    Endpoint("GET", "/api/v1/layers/{layer}/stale", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/{grid}/responsible", EVERY_STAFF - {Role.HANDLER}),
     Endpoint("GET", "/api/v1/responsibility/uncovered?format=geojson", EVERY_STAFF),
     Endpoint("GET", "/api/v1/responsibility/assignments", EVERY_STAFF),
@@ -304,6 +318,29 @@ PAGES = [
             ),
         },
     ),
+    Endpoint("GET", "/admin/layers", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/layers",
+        ADMIN,
+        lambda c: {"code": "zones", "name": "执法网格", "scheme": "enforcement"},
+    ),
+    Endpoint("GET", "/admin/layers/{layer}", EVERY_STAFF),
+    Endpoint("POST", "/admin/layers/{layer}", ADMIN, lambda c: {"name": "巡查责任区"}),
+    Endpoint("POST", "/admin/layers/{layer}/active", ADMIN, lambda c: {"is_active": "false"}),
+    Endpoint(
+        "POST",
+        "/admin/layers/{layer}/cells",
+        ADMIN,
+        lambda c: {"drawing": json.dumps({"cells": [_patrol_cell(f"{COMM_A1}002")]})},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/layers/{layer}/upload",
+        ADMIN,
+        lambda c: {"valid_from": ""},
+        files={"file": ("cells.geojson", _cells_file(f"{COMM_A1}003"), "application/geo+json")},
+    ),
     Endpoint("POST", "/admin/users/new", ADMIN, lambda c: {**_user(c), "roles": "supervisor"}),
     Endpoint(
         "POST",
@@ -462,6 +499,7 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
             endpoint.method,
             _resolve(endpoint.path, city, Role.ADMIN),
             data=data if endpoint.method == "POST" else None,
+            files=endpoint.files,
             follow_redirects=False,
         )
         if response.status_code != 303 or not response.headers["location"].startswith("/login"):
@@ -473,7 +511,10 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
             if endpoint.method == "POST":
                 token = csrf_of(browser.get("/account/password").text)
                 response = browser.post(
-                    path, data={"csrf_token": token, **endpoint.body(city)}, follow_redirects=False
+                    path,
+                    data={"csrf_token": token, **endpoint.body(city)},
+                    files=endpoint.files,
+                    follow_redirects=False,
                 )
             else:
                 response = browser.get(path, follow_redirects=False)

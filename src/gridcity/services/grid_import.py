@@ -80,6 +80,7 @@ class GridImport:
     ended: int
     valid_from: datetime
     dry_run: bool
+    affected: tuple[grids.AffectedCell, ...] = ()  # cells built on the replaced grids
 
 
 def import_grids(
@@ -101,7 +102,10 @@ def import_grids(
         with deps.db.read() as session:
             groups = _checked(session, actor, rows, problems, valid_from, source, lock=False)
             ended = _count_current(session, list(groups))
-        return GridImport(source, tuple(groups), len(rows), ended, valid_from, True)
+            affected = grids.cells_on_grids_of(session, list(groups), valid_from)
+        return GridImport(
+            source, tuple(groups), len(rows), ended, valid_from, True, tuple(affected)
+        )
     now = deps.clock()
     with deps.db.transaction() as session:
         groups = _checked(session, actor, rows, problems, valid_from, source, lock=True)
@@ -120,6 +124,7 @@ def import_grids(
             )
             if advance:
                 advance(1)
+        affected = grids.cells_on_grids_of(session, list(groups), valid_from)
         bump_version(session, grids.GRIDS_STATE, now)
         audit.append(
             session,
@@ -134,10 +139,11 @@ def import_grids(
                 "created": len(rows),
                 "ended": ended,
                 "valid_from": valid_from.isoformat(),
+                "affected_cells": [f"{a.layer}:{a.code}" for a in affected],
             },
             info=info,
         )
-    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False)
+    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False, tuple(affected))
 
 
 # --- the features on their own ---------------------------------------------------------------

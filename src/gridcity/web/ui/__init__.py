@@ -8,6 +8,7 @@ from gridcity.web.ui import (
     account,
     admin_divisions,
     admin_grids,
+    admin_layers,
     admin_org,
     admin_responsibility,
     admin_settings_grid,
@@ -29,5 +30,6 @@ for module in (
     admin_grids,
     admin_responsibility,
     admin_settings_grid,
+    admin_layers,
 ):
     ui_router.include_router(module.router)
