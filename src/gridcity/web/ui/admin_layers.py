@@ -65,6 +65,7 @@ SCRIPT_TEXT = {
     "saving": N_("Saving…"),
     "saveFailed": N_("Not saved"),
     "noCells": N_("No cells yet: start a new one and click unit grids into it"),
+    "stale": N_("stale"),
 }
 
 

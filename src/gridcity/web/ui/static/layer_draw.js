@@ -95,6 +95,12 @@
       code.textContent = cellLabel(state, cell);
       item.append(swatch, code, document.createTextNode(" " + (cell.name || "") + " · " +
         fill(state.text.grids, { n: cell.grids.size })));
+      if (cell.code && state.stale.has(cell.code)) {
+        const badge = document.createElement("span");
+        badge.className = "badge bad";
+        badge.textContent = state.text.stale;
+        item.appendChild(badge);
+      }
       if (cell.gone.length) {
         const note = document.createElement("div");
         note.className = "small muted";
@@ -175,6 +181,7 @@
       cells: [],
       owner: new Map(),
       current: -1,
+      stale: new Set(config.stale),
       ready: false,
     };
     window.gridcityLayerDraw = state; // for end-to-end tests and the browser console
