@@ -347,6 +347,7 @@ def zones_layer(container: Container) -> None:
 
 
 def feature(geometry: Any, **properties: Any) -> dict[str, Any]:
+    """One GeoJSON feature."""
     return {"type": "Feature", "geometry": geometry, "properties": properties}
 
 

@@ -25,6 +25,7 @@ def chief(*divisions: str) -> Actor:
 
 
 def names(people: list[users.AssignablePerson]) -> list[str]:
+    """Usernames, in the order listed."""
     return [p.username for p in people]
 
 
