@@ -456,6 +456,12 @@ def test_the_layer_page_and_the_api_name_cells_left_stale_by_a_redivision(
     assert api["unheld_count"] == 5
     scoped = admin.get("/api/v1/layers/patrol/stale", params={"parent": COMM_B1}).json()
     assert scoped["stale"] == [] and scoped["unheld_count"] == 4
+    assert draw_config(page)["stale"] == [PATROL]  # the drawing's list marks it too
+
+    # Saving the same cell again draws it from the grids in force: no longer stale.
+    assert save_drawing(admin, [{"code": PATROL, "grids": [g(COMM_A1, 1)]}]).status_code == 200
+    assert admin.get("/api/v1/layers/patrol/stale").json()["stale"] == []
+    assert 'data-testid="stale-' not in admin.get("/admin/layers/patrol").text
 
 
 def test_the_stale_check_refuses_a_layer_of_polygons(
