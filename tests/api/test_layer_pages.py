@@ -15,8 +15,9 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
 from gridcity.bootstrap import Container
-from gridcity.services import grids, layers
+from gridcity.services import grids, layer_schemes, layers
 from gridcity.services.layer_drawing import CellInput, replace_layer_cells
+from gridcity.services.layer_schemes import SchemeEdit
 from tests.factories import (
     COMM_A1,
     COMM_B1,
@@ -130,6 +131,23 @@ def test_the_list_shows_every_layer_with_its_scheme_validity_and_cells(admin: Te
     assert 'data-testid="layer-cells-patrol">1<' in row
     assert 'data-testid="layer-unit"' in html and 'data-testid="layer-form"' in html
     assert 'href="/admin/layers"' in html  # in the navigation
+
+
+def test_the_pages_show_the_citys_own_scheme_names_and_formats(
+    admin: TestClient, container: Container
+) -> None:
+    layer_schemes.update_layer_scheme(
+        container.deps,
+        SYSTEM,
+        "sanitation",
+        SchemeEdit(name_zh="保洁片区", marker="BJ"),
+        info=TEST_INFO,
+    )
+    html = admin.get("/admin/layers").text
+    assert "保洁片区 (多边形) BJ110101001</option>" in html
+    post_form(admin, "/admin/layers", {"code": "clean", "name": "保洁", "scheme": "sanitation"})
+    page = admin.get("/admin/layers/clean").text
+    assert "保洁片区" in page and "^BJ[0-9]{6}[0-9]{3}$" in page
 
 
 def test_an_admin_creates_a_layer_and_lands_on_its_page(admin: TestClient) -> None:
