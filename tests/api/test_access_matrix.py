@@ -70,10 +70,39 @@ class Endpoint:
     path: str
     allowed: frozenset[Role]
     body: Callable[[SmallCity], dict[str, Any]] | None = None
-    files: dict[str, tuple[str, bytes, str]] | None = None  # a page form's uploads
+    files: Callable[[], dict[str, Any]] | None = None  # uploads, posted with the form as multipart
 
     def __str__(self) -> str:
         return f"{self.method} {self.path}"
+
+
+def _grid_upload() -> dict[str, Any]:
+    """A GeoJSON file of six good unit grids (communities A1 and A2), for the import page."""
+    return {"file": ("grids.geojson", _grid_file(), "application/geo+json")}
+
+
+def _grid_file() -> bytes:
+    import json
+
+    from shapely.geometry import mapping
+
+    from tests.services.test_grid_import import grid_features
+
+    features = [
+        {"type": "Feature", "geometry": mapping(f.geometry), "properties": f.properties}
+        for f in grid_features()
+    ]
+    return json.dumps({"type": "FeatureCollection", "features": features}).encode()
+
+
+def _confirmed_import(_city: SmallCity) -> dict[str, Any]:
+    """The confirmation of the checked grid file: its kind and fingerprint."""
+    import hashlib
+
+    from gridcity.web.ui.admin_import import upload_fingerprint
+
+    digest = hashlib.sha256(_grid_file()).hexdigest()
+    return {"kind": "grids", "fingerprint": upload_fingerprint(digest, "grids", "", "", "")}
 
 
 def _division(_city: SmallCity) -> dict[str, Any]:
@@ -339,8 +368,14 @@ PAGES = [
         "/admin/layers/{layer}/upload",
         ADMIN,
         lambda c: {"valid_from": ""},
-        files={"file": ("cells.geojson", _cells_file(f"{COMM_A1}003"), "application/geo+json")},
+        files=lambda: {
+            "file": ("cells.geojson", _cells_file(f"{COMM_A1}003"), "application/geo+json")
+        },
     ),
+    Endpoint("GET", "/admin/import", EVERY_STAFF),
+    Endpoint("GET", "/admin/import/export?kind=grids&format=geojson", EVERY_STAFF),
+    Endpoint("POST", "/admin/import/check", ADMIN, lambda c: {"kind": "grids"}, _grid_upload),
+    Endpoint("POST", "/admin/import", ADMIN, _confirmed_import, _grid_upload),
     Endpoint("POST", "/admin/users/new", ADMIN, lambda c: {**_user(c), "roles": "supervisor"}),
     Endpoint(
         "POST",
@@ -499,7 +534,7 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
             endpoint.method,
             _resolve(endpoint.path, city, Role.ADMIN),
             data=data if endpoint.method == "POST" else None,
-            files=endpoint.files,
+            files=endpoint.files() if endpoint.files else None,
             follow_redirects=False,
         )
         if response.status_code != 303 or not response.headers["location"].startswith("/login"):
@@ -513,7 +548,7 @@ def test_page_allows_exactly_its_roles(endpoint: Endpoint, app, city: SmallCity)
                 response = browser.post(
                     path,
                     data={"csrf_token": token, **endpoint.body(city)},
-                    files=endpoint.files,
+                    files=endpoint.files() if endpoint.files else None,
                     follow_redirects=False,
                 )
             else:

@@ -94,14 +94,18 @@ def save_drawing(
 
 
 def upload(
-    client: TestClient, layer: str, collection: dict[str, Any], name: str = "cells.geojson"
+    client: TestClient,
+    layer: str,
+    collection: dict[str, Any] | bytes,
+    name: str = "cells.geojson",
 ) -> httpx.Response:
-    """Post the upload form with a GeoJSON file."""
+    """Post the upload form with a GeoJSON file (or other bytes)."""
     token = csrf_of(client.get(f"/admin/layers/{layer}").text)
+    content = collection if isinstance(collection, bytes) else json.dumps(collection).encode()
     return client.post(
         f"/admin/layers/{layer}/upload",
         data={"csrf_token": token, "valid_from": ""},
-        files={"file": (name, json.dumps(collection).encode(), "application/geo+json")},
+        files={"file": (name, content, "application/geo+json")},
         follow_redirects=False,
     )
 
@@ -436,8 +440,13 @@ def test_a_refused_upload_is_shown_on_the_page_and_writes_nothing(
     assert (
         "ZF110101001" in refused.text and "ZF110101002" in refused.text and "重叠" in refused.text
     )
-    wrong_type = upload(admin, "zones", overlapping, name="cells.txt")
-    assert wrong_type.status_code == 422 and "GeoJSON" in wrong_type.text
+    csv = upload(admin, "zones", b"code,wkt\nZF110101001,POINT (116.4 39.9)\n", name="cells.csv")
+    assert csv.status_code == 422 and "GeoJSON" in csv.text  # a type we read, not for layers
+    disguised = upload(admin, "zones", b"code,name\n1,2\n", name="cells.geojson")
+    assert disguised.status_code == 422 and "cells.geojson" in disguised.text  # sniffed: CSV
+    token = csrf_of(admin.get("/admin/layers/zones").text)
+    nothing = admin.post("/admin/layers/zones/upload", data={"csrf_token": token})
+    assert nothing.status_code == 422
     empty = upload(admin, "zones", {"type": "FeatureCollection", "features": []})
     assert empty.status_code == 422
     assert layers.get_layer(container.deps, SYSTEM, "zones").cells == 0

@@ -102,6 +102,17 @@ def page(browser: object) -> Iterator[object]:
     context.close()
 
 
+def sign_in(page: object, base: str, username: str = "admin") -> None:
+    """Sign in through the login page (password: the test password) and land on the home."""
+    from tests.factories import PASSWORD
+
+    page.goto(f"{base}/login")  # type: ignore[attr-defined]
+    page.get_by_label("用户名").fill(username)  # type: ignore[attr-defined]
+    page.get_by_label("密码").fill(PASSWORD)  # type: ignore[attr-defined]
+    page.get_by_role("button", name="登录").click()  # type: ignore[attr-defined]
+    page.wait_for_url("**/home/*")  # type: ignore[attr-defined]
+
+
 def screenshot(page: object, name: str) -> Path:
     """Save a screenshot under test-artifacts/ for people to look at."""
     ARTIFACTS.mkdir(exist_ok=True)

@@ -127,6 +127,26 @@ def test_a_damaged_layer_is_reported_by_kind_with_exit_code_1(
     assert lines[-1] == "2 findings: 1 gap, 1 duplicate_code"
 
 
+def test_a_finding_an_import_would_accept_says_so(tmp_path: Path) -> None:
+    community = shapely.box(116.400, 39.900, 116.401, 39.901)  # ~9,500 m²
+    # The grid reaches ~1 m² (0.01 %) west of its community: over the noise, under the 0.1 %.
+    grid = shapely.box(116.400 - 1e-7, 39.900, 116.401, 39.901)
+
+    def one(name: str, geom: shapely.Geometry, props: dict[str, Any]) -> Path:
+        feature = {"type": "Feature", "geometry": mapping(geom), "properties": props}
+        return write(tmp_path / name, feature_collection([feature]))
+
+    communities = one("c.geojson", community, {"code": "110101001001"})
+    grids = one("g.geojson", grid, {"grid_code": "110101001001001"})
+
+    run = gridcity("grid", "validate", grids, "--communities", communities, cwd=tmp_path)
+
+    assert run.code == 1, run
+    (line,) = [x for x in run.out.splitlines() if "outside its community" in x]
+    assert line.endswith("(within the allowance: an import or re-division accepts it)")
+    assert run.out.splitlines()[-1] == "1 findings: 1 crosses_community"
+
+
 def test_roads_become_grid_edges(tmp_path: Path) -> None:
     features = community_features(3)
     area = shape(features[0]["geometry"])

@@ -13,7 +13,6 @@ Shapefile and GeoPackage go through pyogrio (its wheel bundles GDAL), GeoJSON th
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
@@ -28,16 +27,8 @@ from shapely.geometry.base import BaseGeometry
 
 from gridcity.adapters import geojson_files
 from gridcity.adapters.crs import STORED_EPSG, convert_points, parse_system
-from gridcity.adapters.file_support import (
-    LONG_NAMES,
-    MAX_FEATURES,
-    atomic,
-    check_size,
-    check_text,
-    codec_of,
-    columns_of,
-    too_many,
-)
+from gridcity.adapters.csv_wkt import read_csv, write_csv
+from gridcity.adapters.file_support import MAX_FEATURES, atomic, check_size, codec_of, too_many
 from gridcity.adapters.geojson_files import Feature
 from gridcity.adapters.ogr_files import (
     OGR_ERRORS,
@@ -50,14 +41,11 @@ from gridcity.domain.coords import Crs
 from gridcity.domain.errors import DomainError, InvalidInput
 
 STORED = f"EPSG:{STORED_EPSG}"
-WKT_COLUMNS = ("wkt", "geometry", "geom", "the_geom")
 # GCJ-02 and BD-09 have no EPSG code, so files holding them carry a WGS-84 or CGCS2000 label:
 # --crs gcj02/bd09 over such a label says what the file cannot, and is not a contradiction.
 _OFFSET_SYSTEMS = (Crs.GCJ02, Crs.BD09)
 _LONLAT_EPSG = (4326, STORED_EPSG)
 _NAMED_EPSG = {Crs.WGS84: 4326, Crs.CGCS2000: STORED_EPSG}
-
-csv.field_size_limit(max(csv.field_size_limit(), 64 * 1024 * 1024))  # big polygons in WKT
 
 
 class Format(StrEnum):
@@ -120,11 +108,13 @@ def read_file(
     codec = codec_of(path, encoding) if encoding else None
     check_size(path)
     file_crs: str | None = None
+    if kind is Format.CSV:
+        rows = read_csv(path, codec or "utf-8-sig", wkt_column)
+        stored, systems = _csv_to_stored(rows.features, rows.srids, crs)
+        return FeatureSet(path, kind, stored, systems)
     if kind is Format.GEOJSON:
         source = geojson_files.read_features(path)
         features, file_crs = source.features, source.crs
-    elif kind is Format.CSV:
-        features = _read_csv(path, codec or "utf-8-sig", wkt_column)
     elif kind is Format.SHAPEFILE:
         features, file_crs = read_shapefile(path, codec, layer)
     else:
@@ -133,65 +123,6 @@ def read_file(
         raise too_many(path)
     system = _input_system(path, file_crs, crs)
     return FeatureSet(path, kind, _to_stored(features, system), system)
-
-
-def _read_csv(path: Path, codec: str, wkt_column: str | None) -> list[Feature]:
-    """Rows of a CSV file; the geometry is the WKT column, every other column a property."""
-    try:
-        with path.open(encoding=codec, newline="") as fh:
-            reader = csv.reader(fh)
-            header = [name.strip() for name in next(reader, [])]
-            column = _wkt_index(path, header, wkt_column)
-            names = [LONG_NAMES.get(n, n) for n in header]
-            features: list[Feature] = []
-            for row in reader:
-                if not row:
-                    continue
-                if len(features) >= MAX_FEATURES:
-                    raise too_many(path)
-                cells = (row + [""] * len(header))[: len(header)]
-                props = {
-                    n: (v or None)
-                    for i, (n, v) in enumerate(zip(names, cells, strict=True))
-                    if i != column
-                }
-                features.append(_wkt_feature(len(features), cells[column], props))
-            return features
-    except UnicodeDecodeError:
-        raise InvalidInput(
-            "file_encoding_wrong",
-            "%(path)s: the attributes are not %(encoding)s text; say their encoding with --encoding (e.g. gbk)",
-            path=str(path),
-            encoding=codec.removesuffix("-sig"),
-        ) from None
-    except csv.Error as exc:
-        raise InvalidInput(
-            "file_unreadable", "Cannot read %(path)s: %(why)s", path=str(path), why=str(exc)
-        ) from None
-
-
-def _wkt_index(path: Path, header: list[str], wanted: str | None) -> int:
-    """Position of the WKT column: the one named, else the first usual name."""
-    lowered = [name.lower() for name in header]
-    for name in [wanted] if wanted else WKT_COLUMNS:
-        if name.lower() in lowered:
-            return lowered.index(name.lower())
-    raise InvalidInput(
-        "csv_wkt_column_missing",
-        "%(path)s has no WKT geometry column %(names)s; name it with --wkt-column",
-        path=str(path),
-        names=" or ".join([wanted] if wanted else WKT_COLUMNS),
-    )
-
-
-def _wkt_feature(index: int, text: str, props: dict[str, Any]) -> Feature:
-    """One CSV row's feature; WKT that GEOS cannot read is kept as its reason."""
-    if not text.strip():
-        return Feature(index, None, props, "no geometry")
-    try:
-        return Feature(index, shapely.from_wkt(text), props)
-    except (shapely.errors.GEOSException, ValueError) as exc:
-        return Feature(index, None, props, f"unreadable WKT ({exc})")
 
 
 # --- coordinate systems ------------------------------------------------------------------------
@@ -227,6 +158,42 @@ def _input_system(path: Path, file_crs: str | None, given: str | None) -> str:
         path=str(path),
         own=own,
         given=given,
+    )
+
+
+def _csv_to_stored(
+    features: list[Feature], srids: Mapping[int, int], given: str | None
+) -> tuple[list[Feature], str]:
+    """CSV rows in EPSG:4490, each read in its EWKT SRID (which must agree with ``given``), else
+    in ``given``, else EPSG:4490; and the systems used, as named."""
+    groups: dict[str, list[Feature]] = {}
+    out: dict[int, Feature] = {}
+    for feature in features:
+        srid = srids.get(feature.index)
+        system, problem = (given or STORED, None) if srid is None else _row_system(srid, given)
+        if problem is not None:
+            out[feature.index] = Feature(feature.index, None, feature.properties, problem)
+        else:
+            groups.setdefault(system, []).append(feature)
+    for system, group in groups.items():
+        out.update((f.index, f) for f in _to_stored(group, system))
+    return [out[f.index] for f in features], ", ".join(sorted(groups)) or (given or STORED)
+
+
+def _row_system(srid: int, given: str | None) -> tuple[str, str | None]:
+    """The system one EWKT row is read in, or the reason its SRID cannot be used."""
+    own = f"EPSG:{srid}"
+    try:
+        parse_system(own)
+    except DomainError as exc:
+        return own, f"SRID={srid} is not a coordinate system we can read: {exc}"
+    if given is None or _epsg_of(given) == srid:
+        return own, None
+    if parse_system(given) in _OFFSET_SYSTEMS and srid in _LONLAT_EPSG:
+        return given, None
+    return (
+        own,
+        f"SRID={srid} says {own}, but --crs says {given}; leave --crs out or correct the row",
     )
 
 
@@ -324,7 +291,7 @@ def write_file(
         if kind is Format.GEOJSON:
             geojson_files.write_features(path, zip(geoms, props, strict=True), crs=label)
         elif kind is Format.CSV:
-            _write_csv(path, geoms, props, codec or "utf-8-sig")
+            write_csv(path, geoms, props, codec or "utf-8-sig")
         elif kind is Format.SHAPEFILE:
             write_shapefile(path, geoms, props, label, codec or "utf-8")
         else:
@@ -348,17 +315,3 @@ def _written_label(crs: str) -> str | None:
     """The EPSG name a file records for ``crs``; None for GCJ-02 and BD-09, which have none."""
     code = _epsg_of(crs)
     return f"EPSG:{code}" if isinstance(code, int) else None
-
-
-def _write_csv(
-    path: Path, geoms: Sequence[BaseGeometry | None], props: Sequence[Mapping[str, Any]], codec: str
-) -> None:
-    """Properties as columns and the geometry as full-precision WKT in a last ``wkt`` column."""
-    check_text(path, props, codec, None)
-    columns = [c for c in columns_of(props) if c != "wkt"]
-    with atomic(path) as temp, temp.open("w", encoding=codec, newline="") as fh:
-        writer = csv.writer(fh)
-        writer.writerow([*columns, "wkt"])
-        for geom, p in zip(geoms, props, strict=True):
-            wkt = shapely.to_wkt(geom, rounding_precision=-1) if geom is not None else ""
-            writer.writerow([*("" if p.get(c) is None else p[c] for c in columns), wkt])

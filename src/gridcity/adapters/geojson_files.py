@@ -12,7 +12,7 @@ import json
 import os
 import re
 import tempfile
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,19 @@ class Feature:
     geometry: BaseGeometry | None
     properties: dict[str, Any] = field(default_factory=dict)
     problem: str | None = None  # why the geometry could not be read
+
+
+def parsed_feature(
+    index: int, props: dict[str, Any], data: Any, parse: Callable[[Any], BaseGeometry], what: str
+) -> Feature:
+    """A feature whose geometry ``parse`` builds from ``data`` (WKB, WKT); no data, or data GEOS
+    cannot read, is kept as the reason."""
+    if data is None or (isinstance(data, str) and not data.strip()):
+        return Feature(index, None, props, "no geometry")
+    try:
+        return Feature(index, parse(data), props)
+    except (shapely.errors.GEOSException, ValueError) as exc:
+        return Feature(index, None, props, f"unreadable {what} ({exc})")
 
 
 @dataclass(frozen=True)

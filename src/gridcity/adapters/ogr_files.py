@@ -35,7 +35,7 @@ from gridcity.adapters.file_support import (
     too_large,
     too_many,
 )
-from gridcity.adapters.geojson_files import Feature
+from gridcity.adapters.geojson_files import Feature, parsed_feature
 from gridcity.domain.errors import InvalidInput
 
 # What pyogrio raises for a file GDAL cannot open, read or write.
@@ -166,7 +166,7 @@ def read_ogr(
         {} for _ in range(len(geometry))
     ]
     features = [
-        _wkb_feature(i, wkb, props)
+        parsed_feature(i, props, wkb, shapely.from_wkb, "geometry")
         for i, (wkb, props) in enumerate(zip(geometry, rows, strict=True))
     ]
     return features, meta.get("crs")
@@ -181,16 +181,6 @@ def _plain(value: object) -> object:
     if isinstance(value, bytes):
         return value.hex()
     return value
-
-
-def _wkb_feature(index: int, wkb: bytes | None, props: dict[str, Any]) -> Feature:
-    """One feature from its WKB; a geometry GEOS cannot build is kept as its reason."""
-    if wkb is None:
-        return Feature(index, None, props, "no geometry")
-    try:
-        return Feature(index, shapely.from_wkb(wkb), props)
-    except (shapely.errors.GEOSException, ValueError) as exc:
-        return Feature(index, None, props, f"unreadable geometry ({exc})")
 
 
 def write_shapefile(

@@ -296,6 +296,10 @@ def _write_cells(output: Path, cells: list[GridCell], zone: int) -> int:
         fail(f"cannot write {output}: {exc.strerror}")
 
 
+# Said of a finding that the write path accepts (decision 0008): reported, not refused.
+ALLOWED = " (within the allowance: an import or re-division accepts it)"
+
+
 def _print_findings(findings: list[Finding], zone: int) -> None:
     """The findings grouped by kind, each with a lon/lat to look at, then a summary line."""
     by_kind: dict[FindingKind, list[Finding]] = defaultdict(list)
@@ -311,6 +315,6 @@ def _print_findings(findings: list[Finding], zone: int) -> None:
             if finding.where is not None:
                 lon, lat = back.transform(*finding.where)
                 at = f" at {lon:.6f}, {lat:.6f}"
-            print(f"  {finding.text}{at}")
+            print(f"  {finding.text}{at}{'' if finding.blocking else ALLOWED}")
     counts = ", ".join(f"{len(by_kind[k])} {k.value}" for k in FindingKind if k in by_kind)
     print(f"{len(findings)} findings: {counts}")

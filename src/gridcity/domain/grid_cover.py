@@ -1,32 +1,26 @@
-"""Rules a community's set of unit grids must obey before it replaces the current one:
-well-formed unique codes of that community, valid polygons, every grid inside the community,
-no overlaps, and no gaps ("全覆盖、无缝隙", standards.md §1.2).
+"""Refusals when a community's set of unit grids replaces the current one: well-formed
+unique codes of that community, valid polygons, every grid inside the community, no overlaps,
+and no gaps ("全覆盖、无缝隙", standards.md §1.2).
 
-All checks run on the stored lon/lat geometries, exactly as they will be stored and located:
-containment and gaps are shares of an area, so degrees serve as well as metres; the absolute
-overlap tolerance is converted with the community's m² per square degree, which the caller
-measures geodesically (so that this module stays free of pyproj).
+The cover rules and their tolerances live once, in ``grid_validation``; this module raises the
+first blocking finding as the write path's refusal. They run on the stored lon/lat geometries,
+exactly as they will be stored and located: containment and gaps are shares of an area, so
+degrees serve as well as metres; absolute areas are converted with the community's m² per
+square degree, which the caller measures geodesically (so that this module stays free of pyproj).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
-import numpy as np
-import shapely
-from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
-from gridcity.domain.boundaries import OUTSIDE_PARENT_TOLERANCE
 from gridcity.domain.errors import InvalidInput
+from gridcity.domain.grid_validation import Finding, FindingKind, cover_findings, polygon_problem
 from gridcity.domain.grids import MAX_SEQUENCE, community_of, grid_code, validate_grid_code
 
-# Overlap between two grids above this many square metres is a real overlap, not float noise.
-OVERLAP_TOLERANCE_M2 = 0.01
-# Uncovered share of the community above this (0.01 %) is a real gap.
-GAP_TOLERANCE = 1e-4
 ATTRIBUTE_SCALARS = (str, int, float, bool, type(None))
 
 
@@ -74,12 +68,13 @@ def check_cell_shape(code: str, geom: BaseGeometry) -> MultiPolygon:
             code=code,
             t=geom.geom_type,
         )
-    if geom.is_empty or not geom.is_valid:
+    why = polygon_problem(geom)
+    if why is not None:
         raise InvalidInput(
             "grid_geometry_invalid",
             "Grid %(code)s is not a valid polygon: %(why)s",
             code=code,
-            why=shapely.is_valid_reason(geom),
+            why=why,
         )
     return geom if isinstance(geom, MultiPolygon) else MultiPolygon([geom])
 
@@ -107,64 +102,50 @@ def check_cover(
     *,
     m2_per_unit: float,
 ) -> None:
-    """Refuse grids that leave the community, overlap one another or leave a gap."""
-    # Planar areas of the given coordinates times ``m2_per_unit`` are square metres.
-    shapes = np.asarray(cells, dtype=object)
-    _check_inside(community_code, community, codes, shapes)
-    _check_no_overlap(codes, shapes, m2_per_unit)
-    _check_no_gap(community_code, community, shapes)
+    """Refuse grids that leave the community, overlap one another or leave a gap: the first
+    blocking finding of the rule set (worst crossing, then worst overlap, then the gap)."""
+    findings = [
+        f
+        for f in cover_findings(
+            codes, cells, [(community_code, community)], m2_per_unit=m2_per_unit
+        )
+        if f.blocking
+    ]
+    for kind in (FindingKind.CROSSES_COMMUNITY, FindingKind.OVERLAP, FindingKind.GAP):
+        found = [f for f in findings if f.kind is kind]
+        if found:
+            raise _refusal(community_code, community, m2_per_unit, found)
 
 
-def _check_inside(
-    community_code: str, community: BaseGeometry, codes: Sequence[str], shapes: NDArray[np.object_]
-) -> None:
-    areas = shapely.area(shapes)
-    outside = shapely.area(shapely.difference(shapes, community))
-    share = np.divide(outside, areas, out=np.zeros_like(outside), where=areas > 0)
-    worst = int(np.argmax(share))
-    if share[worst] > OUTSIDE_PARENT_TOLERANCE:
-        pct = round(float(share[worst]) * 100, 1)
-        raise InvalidInput(
+def _refusal(
+    community_code: str, community: BaseGeometry, m2_per_unit: float, found: list[Finding]
+) -> InvalidInput:
+    """The write path's refusal for the blocking findings of one kind (the worst one named)."""
+    if found[0].kind is FindingKind.CROSSES_COMMUNITY:
+        # The grid with the largest share outside, as a share is what the rule limits.
+        worst = max(found, key=lambda f: cast(float, f.params["pct"]))
+    else:
+        worst = max(found, key=lambda f: f.amount_m2)
+    if worst.kind is FindingKind.CROSSES_COMMUNITY:
+        return InvalidInput(
             "grid_outside_community",
             "%(pct)s%% of grid %(code)s lies outside community %(community)s",
-            pct=pct,
-            code=codes[worst],
+            pct=worst.params["pct"],
+            code=worst.code,
             community=community_code,
         )
-
-
-def _check_no_overlap(
-    codes: Sequence[str], shapes: NDArray[np.object_], m2_per_unit: float
-) -> None:
-    first, second = shapely.STRtree(shapes).query(shapes, predicate="intersects")
-    pairs = first < second
-    first, second = first[pairs], second[pairs]
-    if first.size == 0:
-        return
-    overlap = shapely.area(shapely.intersection(shapes[first], shapes[second])) * m2_per_unit
-    worst = int(np.argmax(overlap))
-    if overlap[worst] > OVERLAP_TOLERANCE_M2:
-        m2 = round(float(overlap[worst]), 2)
-        raise InvalidInput(
+    if worst.kind is FindingKind.OVERLAP:
+        return InvalidInput(
             "grid_overlap",
             "Grids %(a)s and %(b)s overlap by %(m2)s m²",
-            a=codes[int(first[worst])],
-            b=codes[int(second[worst])],
-            m2=m2,
+            a=worst.code,
+            b=str(worst.params["other_code"]),
+            m2=round(worst.amount_m2, 2),
         )
-
-
-def _check_no_gap(
-    community_code: str, community: BaseGeometry, shapes: NDArray[np.object_]
-) -> None:
-    if community.area <= 0:
-        return
-    gap = community.difference(shapely.union_all(shapes)).area / community.area
-    if gap > GAP_TOLERANCE:
-        pct = round(gap * 100, 3)
-        raise InvalidInput(
-            "grid_gap",
-            "The grids leave %(pct)s%% of community %(community)s uncovered",
-            pct=pct,
-            community=community_code,
-        )
+    gap = sum(f.amount_m2 for f in found) / max(community.area * m2_per_unit, 1e-12)
+    return InvalidInput(
+        "grid_gap",
+        "The grids leave %(pct)s%% of community %(community)s uncovered",
+        pct=round(gap * 100, 3),
+        community=community_code,
+    )

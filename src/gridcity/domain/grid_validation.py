@@ -1,9 +1,12 @@
-"""Checks of a unit grid layer (projected metres): codes, geometry, cover and size.
+"""The one rule set of a unit grid layer: codes, geometry, cover and size.
 
 The layer must cover its communities with no gap and no overlap, no grid may cross its
 community, codes must be well formed and unique, and sizes must stay within the generation
 bounds. Every problem becomes a typed ``Finding``; an empty list means the layer is clean.
-Areas below ``TOLERANCE_M2`` are floating-point noise and never reported.
+Areas up to ``NOISE_M2`` are floating-point noise and never reported. A finding is
+``blocking`` when a write must refuse it: ``gridcity grid validate`` lists every finding, the
+write path (``grid_cover.check_cover``) raises the first blocking one. Geometries are in
+projected metres, or in any planar unit with ``m2_per_unit`` square metres per unit².
 """
 
 from __future__ import annotations
@@ -19,12 +22,17 @@ from numpy.typing import NDArray
 from shapely.geometry import MultiPolygon, Polygon
 from shapely.geometry.base import BaseGeometry
 
+from gridcity.domain.boundaries import OUTSIDE_PARENT_TOLERANCE
 from gridcity.domain.errors import InvalidInput
 from gridcity.domain.gridgen import DEFAULT_TARGET_AREA_M2, MAX_SHARE, MIN_SHARE, checked_target
 from gridcity.domain.grids import community_of, validate_grid_code
 
 Geoms: TypeAlias = NDArray[np.object_]
-TOLERANCE_M2 = 0.01  # overlaps, gaps and crossings up to this area are floating-point noise
+NOISE_M2 = 0.01  # overlaps, gaps and crossings up to this area are floating-point noise
+# A write refuses a community whose gaps (each over NOISE_M2) add up to more than this share
+# (0.01 %) of its area; a grid may reach OUTSIDE_PARENT_TOLERANCE (0.1 %) of its own area
+# outside its community (survey noise); overlaps within one community over NOISE_M2 are refused.
+GAP_TOLERANCE = 1e-4
 _NEIGHBOUR_EDGE_M = 0.1  # cells sharing at least this much boundary are edge neighbours
 _SNAP_M = 0.01  # how far apart two boundaries may be and still count as shared
 
@@ -58,6 +66,7 @@ class Finding:
     message: str  # English msgid with %(name)s parameters
     params: Mapping[str, object] = field(default_factory=dict)
     where: tuple[float, float] | None = None  # a point on the problem, in the input's CRS
+    blocking: bool = True  # a write refuses it (False: reported only, within the allowance)
 
     @property
     def text(self) -> str:
@@ -77,18 +86,44 @@ def validate_grids(
     findings = _code_findings(codes)
     geoms, valid, bad = _geometries(grids)
     findings += bad
+    cover, pairs = _cover(codes, geoms, valid, communities, 1.0)
+    findings += cover
+    findings += _area_outliers(codes, geoms, valid, pairs, target)
+    return findings
+
+
+def cover_findings(
+    codes: Sequence[str],
+    shapes: Sequence[BaseGeometry],
+    communities: Sequence[tuple[str, BaseGeometry]],
+    *,
+    m2_per_unit: float = 1.0,
+) -> list[Finding]:
+    """Overlaps, crossings, gaps and unknown communities of valid polygons, in that order."""
+    geoms = np.empty(len(shapes), dtype=object)
+    geoms[:] = list(shapes)
+    return _cover(codes, geoms, np.ones(len(shapes), dtype=bool), communities, m2_per_unit)[0]
+
+
+def _cover(
+    codes: Sequence[str],
+    geoms: Geoms,
+    valid: NDArray[np.bool_],
+    communities: Sequence[tuple[str, BaseGeometry]] | None,
+    m2_per_unit: float,
+) -> tuple[list[Finding], NDArray[np.intp]]:
+    """The cover findings and the intersecting pairs (i < j) of valid grids."""
     tree = shapely.STRtree(geoms[valid])
     index = np.flatnonzero(valid)
     left, right = tree.query(geoms[valid], predicate="intersects")
     pairs = np.column_stack([index[left], index[right]])
     pairs = pairs[pairs[:, 0] < pairs[:, 1]]
-    findings += _overlaps(codes, geoms, pairs)
+    findings = _overlaps(codes, geoms, pairs, m2_per_unit)
     if communities is None:
-        findings += _holes(codes, geoms, index, tree)
+        findings += _holes(codes, geoms, index, tree, m2_per_unit)
     else:
-        findings += _against_communities(codes, geoms, valid, communities)
-    findings += _area_outliers(codes, geoms, valid, pairs, target)
-    return findings
+        findings += _against_communities(codes, geoms, valid, communities, m2_per_unit)
+    return findings, pairs
 
 
 # --- codes ---------------------------------------------------------------------------------
@@ -140,7 +175,7 @@ def _geometries(
     findings: list[Finding] = []
     valid = np.zeros(len(grids), dtype=bool)
     for i, (code, geom) in enumerate(grids):
-        why = _geometry_problem(geom)
+        why = polygon_problem(geom)
         if why is None:
             valid[i] = True
             continue
@@ -157,7 +192,7 @@ def _geometries(
     return geoms, valid, findings
 
 
-def _geometry_problem(geom: BaseGeometry | None) -> str | None:
+def polygon_problem(geom: BaseGeometry | None) -> str | None:
     """Why a geometry cannot be a unit grid, or None when it can."""
     if geom is None or geom.is_empty:
         return "empty"
@@ -182,16 +217,19 @@ def _amount(area: float) -> str:
 # --- cover ---------------------------------------------------------------------------------
 
 
-def _overlaps(codes: Sequence[str], geoms: Geoms, pairs: NDArray[np.intp]) -> list[Finding]:
-    """Pairs of grids whose interiors share more than the tolerance."""
+def _overlaps(
+    codes: Sequence[str], geoms: Geoms, pairs: NDArray[np.intp], m2_per_unit: float
+) -> list[Finding]:
+    """Pairs of grids whose interiors share more than the noise; blocking within a community
+    (grids of neighbours may each reach a sliver past their shared boundary, see _crossings)."""
     a, b = geoms[pairs[:, 0]], geoms[pairs[:, 1]]
     inner = shapely.relate_pattern(a, b, "2********")
     pairs, a, b = pairs[inner], a[inner], b[inner]
     shared = shapely.intersection(a, b)
-    areas = shapely.area(shared)
+    areas = shapely.area(shared) * m2_per_unit
     findings: list[Finding] = []
     for (i, j), area, part in zip(pairs.tolist(), areas.tolist(), shared, strict=True):
-        if area > TOLERANCE_M2:
+        if area > NOISE_M2:
             findings.append(
                 Finding(
                     FindingKind.OVERLAP,
@@ -209,14 +247,14 @@ def _overlaps(codes: Sequence[str], geoms: Geoms, pairs: NDArray[np.intp]) -> li
                         "area": _amount(area),
                     },
                     _point(part),
+                    blocking=community_of(codes[i]) == community_of(codes[j]),
                 )
             )
     return findings
 
 
-def _gap(code: str, part: BaseGeometry, message: str) -> Finding:
-    """A finding for one uncovered area."""
-    area = float(part.area)
+def _gap(code: str, part: BaseGeometry, area: float, message: str, *, blocking: bool) -> Finding:
+    """A finding for one uncovered area of ``area`` m²."""
     return Finding(
         FindingKind.GAP,
         None,
@@ -225,11 +263,16 @@ def _gap(code: str, part: BaseGeometry, message: str) -> Finding:
         message,
         {"code": code, "area": _amount(area)},
         _point(part),
+        blocking=blocking,
     )
 
 
 def _holes(
-    codes: Sequence[str], geoms: Geoms, index: NDArray[np.intp], tree: shapely.STRtree
+    codes: Sequence[str],
+    geoms: Geoms,
+    index: NDArray[np.intp],
+    tree: shapely.STRtree,
+    m2_per_unit: float,
 ) -> list[Finding]:
     """Without communities, a gap is a hole inside the union of all grids."""
     if not len(index):
@@ -238,12 +281,13 @@ def _holes(
     for polygon in shapely.get_parts(shapely.union_all(geoms[index])):
         for ring in getattr(polygon, "interiors", []):
             hole = Polygon(ring)
-            if hole.area <= TOLERANCE_M2:
+            area = float(hole.area) * m2_per_unit
+            if area <= NOISE_M2:
                 continue
             near = tree.query(hole, predicate="intersects")
             code = community_of(codes[int(index[near.min()])]) if len(near) else ""
             message = N_("A gap of %(area)s m² among the grids, next to community %(code)s")
-            findings.append(_gap(code, hole, message))
+            findings.append(_gap(code, hole, area, message, blocking=True))
     return findings
 
 
@@ -252,8 +296,10 @@ def _against_communities(
     geoms: Geoms,
     valid: NDArray[np.bool_],
     communities: Sequence[tuple[str, BaseGeometry]],
+    m2_per_unit: float,
 ) -> list[Finding]:
-    """Grids of unknown communities, grids reaching outside theirs, and uncovered community area."""
+    """Grids of unknown communities, grids reaching outside theirs, and uncovered community area
+    (blocking when a community's gaps add up to more than GAP_TOLERANCE of it)."""
     boundary = dict(communities)
     members: dict[str, list[int]] = {code: [] for code in boundary}
     findings: list[Finding] = []
@@ -275,15 +321,18 @@ def _against_communities(
                     _point(geoms[i]),
                 )
             )
-    findings += _crossings(codes, geoms, members, boundary)
+    findings += _crossings(codes, geoms, members, boundary, m2_per_unit)
+    message = N_("%(area)s m² of community %(code)s is covered by no grid")
     for code, area in boundary.items():
         covered = shapely.union_all(geoms[members[code]]) if members[code] else Polygon()
-        missing = shapely.difference(area, covered)
-        for part in shapely.get_parts(missing):
-            if part.area > TOLERANCE_M2:
-                findings.append(
-                    _gap(code, part, N_("%(area)s m² of community %(code)s is covered by no grid"))
-                )
+        parts = shapely.get_parts(shapely.difference(area, covered))
+        amounts = shapely.area(parts) * m2_per_unit
+        real = amounts > NOISE_M2
+        blocking = float(amounts[real].sum()) > GAP_TOLERANCE * float(area.area) * m2_per_unit
+        findings += [
+            _gap(code, part, amount, message, blocking=blocking)
+            for part, amount in zip(parts[real], amounts[real].tolist(), strict=True)
+        ]
     return findings
 
 
@@ -292,17 +341,22 @@ def _crossings(
     geoms: Geoms,
     members: Mapping[str, list[int]],
     boundary: Mapping[str, BaseGeometry],
+    m2_per_unit: float,
 ) -> list[Finding]:
-    """Grids with more than the tolerance outside their own community."""
+    """Grids with more than the noise outside their own community; blocking over
+    OUTSIDE_PARENT_TOLERANCE of the grid's own area."""
     cells = [i for group in members.values() for i in group]
     if not cells:
         return []
     areas = np.asarray([boundary[community_of(codes[i])] for i in cells], dtype=object)
     outside = shapely.difference(geoms[cells], areas)
-    amounts = shapely.area(outside)
+    amounts = shapely.area(outside) * m2_per_unit
+    shares = amounts / np.maximum(shapely.area(geoms[cells]) * m2_per_unit, 1e-12)
     findings: list[Finding] = []
-    for i, part, amount in zip(cells, outside, amounts.tolist(), strict=True):
-        if amount > TOLERANCE_M2:
+    for i, part, amount, share in zip(
+        cells, outside, amounts.tolist(), shares.tolist(), strict=True
+    ):
+        if amount > NOISE_M2:
             findings.append(
                 Finding(
                     FindingKind.CROSSES_COMMUNITY,
@@ -317,8 +371,10 @@ def _crossings(
                         "code": codes[i],
                         "area": _amount(amount),
                         "community": community_of(codes[i]),
+                        "pct": round(share * 100, 1),
                     },
                     _point(part),
+                    blocking=share > OUTSIDE_PARENT_TOLERANCE,
                 )
             )
     return findings
@@ -360,6 +416,7 @@ def _area_outliers(
                     "high": _amount(high),
                 },
                 _point(geoms[i]),
+                blocking=False,  # sizes are not refused: a city's own survey decides
             )
         )
     return findings

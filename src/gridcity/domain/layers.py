@@ -40,7 +40,7 @@ from shapely.geometry.base import BaseGeometry
 from gridcity.domain.boundaries import OUTSIDE_PARENT_TOLERANCE
 from gridcity.domain.divisions import CODE_LENGTH, DivisionLevel, validate_code
 from gridcity.domain.errors import InvalidInput
-from gridcity.domain.grid_cover import GAP_TOLERANCE
+from gridcity.domain.grid_validation import GAP_TOLERANCE
 from gridcity.domain.grids import validate_grid_code
 
 # Drawn layers are snapped less exactly than generated unit grids: two cells may overlap by

@@ -31,9 +31,8 @@ from gridcity.adapters.db.tables import Division, GridCell, GridLayer
 from gridcity.adapters.geojson_files import Feature
 from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.boundaries import OUTSIDE_PARENT_TOLERANCE
 from gridcity.domain.errors import InvalidInput
-from gridcity.domain.grid_cover import GAP_TOLERANCE, check_cell_shape
+from gridcity.domain.grid_cover import check_cell_shape
 from gridcity.domain.grid_validation import FindingKind, validate_grids
 from gridcity.domain.grids import community_of, validate_grid_code
 from gridcity.domain.imports import N_, ImportRefused, Problem
@@ -80,6 +79,8 @@ class GridImport:
     ended: int
     valid_from: datetime
     dry_run: bool
+    # (community, grids created, grids in force ended), in community code order
+    per_community: tuple[tuple[str, int, int], ...] = ()
     affected: tuple[grids.AffectedCell, ...] = ()  # cells built on the replaced grids
 
 
@@ -101,19 +102,27 @@ def import_grids(
     if dry_run:
         with deps.db.read() as session:
             groups = _checked(session, actor, rows, problems, valid_from, source, lock=False)
-            ended = _count_current(session, list(groups))
+            current = _count_current(session, list(groups))
             affected = grids.cells_on_grids_of(session, list(groups), valid_from)
+        per = _per_community(groups, current)
         return GridImport(
-            source, tuple(groups), len(rows), ended, valid_from, True, tuple(affected)
+            source,
+            tuple(groups),
+            len(rows),
+            sum(current.values()),
+            valid_from,
+            True,
+            per,
+            tuple(affected),
         )
     now = deps.clock()
     with deps.db.transaction() as session:
         groups = _checked(session, actor, rows, problems, valid_from, source, lock=True)
         advance = progress("writing unit grids", len(groups)) if progress else None
         layer_id = grids.unit_layer_id(session, now)
-        ended = 0
+        ended_by: dict[str, int] = {}
         for community, cells in groups.items():
-            ended += grids.write_redivision(
+            ended_by[community] = grids.write_redivision(
                 session,
                 actor,
                 community,
@@ -124,6 +133,7 @@ def import_grids(
             )
             if advance:
                 advance(1)
+        ended = sum(ended_by.values())
         affected = grids.cells_on_grids_of(session, list(groups), valid_from)
         bump_version(session, grids.GRIDS_STATE, now)
         audit.append(
@@ -143,7 +153,17 @@ def import_grids(
             },
             info=info,
         )
-    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False, tuple(affected))
+    per = _per_community(groups, ended_by)
+    return GridImport(
+        source, tuple(groups), len(rows), ended, valid_from, False, per, tuple(affected)
+    )
+
+
+def _per_community(
+    groups: Mapping[str, list[Cell]], ended: Mapping[str, int]
+) -> tuple[tuple[str, int, int], ...]:
+    """(community, grids created, grids ended) in code order."""
+    return tuple((c, len(groups[c]), ended.get(c, 0)) for c in sorted(groups))
 
 
 # --- the features on their own ---------------------------------------------------------------
@@ -336,14 +356,11 @@ def _cover_problems(
     problems: list[Problem] = []
     gaps: dict[str, float] = defaultdict(float)
     for f in findings:
+        if not f.blocking:
+            continue
         if f.kind is FindingKind.OVERLAP and f.index is not None:
             other = f.params["other"]
             assert isinstance(other, int)
-            if community_of(rows[other].code) != community_of(f.code):
-                # Neighbouring communities' grids may both reach a sliver past the shared
-                # boundary (the 0.1 % allowance): the write path compares grids within a
-                # community only, and so do we.
-                continue
             problems.append(
                 Problem(
                     rows[f.index].index,
@@ -357,35 +374,32 @@ def _cover_problems(
                 )
             )
         elif f.kind is FindingKind.CROSSES_COMMUNITY and f.index is not None:
-            share = f.amount_m2 / max(float(shapes[f.index].area), 1e-9)
-            if share > OUTSIDE_PARENT_TOLERANCE:
-                problems.append(
-                    Problem(
-                        rows[f.index].index,
-                        f.code,
-                        N_(
-                            "%(area)s m² (%(pct)s%%) of the grid lies outside its community %(community)s"
-                        ),
-                        {
-                            "area": f.params["area"],
-                            "pct": f"{share * 100:.1f}",
-                            "community": community_of(f.code),
-                        },
-                    )
+            problems.append(
+                Problem(
+                    rows[f.index].index,
+                    f.code,
+                    N_(
+                        "%(area)s m² (%(pct)s%%) of the grid lies outside its community %(community)s"
+                    ),
+                    {
+                        "area": f.params["area"],
+                        "pct": f.params["pct"],
+                        "community": community_of(f.code),
+                    },
                 )
+            )
         elif f.kind is FindingKind.GAP:
             gaps[f.code] += f.amount_m2
     if check_gaps:
-        for community, area in zip(names, areas, strict=True):
-            if gaps[community] / max(float(area.area), 1e-9) > GAP_TOLERANCE:
-                problems.append(
-                    Problem(
-                        None,
-                        community,
-                        "%(area)s m² of community %(code)s is covered by no grid",
-                        {"area": f"{gaps[community]:.2f}", "code": community},
-                    )
-                )
+        problems += [
+            Problem(
+                None,
+                community,
+                "%(area)s m² of community %(code)s is covered by no grid",
+                {"area": f"{area:.2f}", "code": community},
+            )
+            for community, area in sorted(gaps.items())
+        ]
     return problems
 
 
@@ -412,21 +426,19 @@ def _local_metres(
     return scale
 
 
-def _count_current(session: Session, communities: list[str]) -> int:
-    """How many unit grids of these communities are in force (an import would end them)."""
-    return int(
-        session.scalar(
-            sa.select(sa.func.count())
-            .select_from(GridCell)
-            .join(GridLayer, GridLayer.id == GridCell.layer_id)
-            .where(
-                GridLayer.code == grids.UNIT_LAYER,
-                GridCell.community_code.in_(communities),
-                GridCell.valid_to.is_(None),
-            )
+def _count_current(session: Session, communities: list[str]) -> dict[str, int]:
+    """How many unit grids of each community are in force (an import would end them)."""
+    found = session.execute(
+        sa.select(GridCell.community_code, sa.func.count())
+        .join(GridLayer, GridLayer.id == GridCell.layer_id)
+        .where(
+            GridLayer.code == grids.UNIT_LAYER,
+            GridCell.community_code.in_(communities),
+            GridCell.valid_to.is_(None),
         )
-        or 0
-    )
+        .group_by(GridCell.community_code)
+    ).all()
+    return {str(code): int(n) for code, n in found}
 
 
 # --- export ----------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ NAV = (
     NavItem("/admin/divisions", N_("Divisions"), Permission.ORG_READ),
     NavItem("/admin/departments", N_("Departments"), Permission.ORG_READ),
     NavItem("/admin/centers", N_("Centers"), Permission.ORG_READ),
+    NavItem("/admin/import", N_("Import and export"), Permission.GRID_READ),
     NavItem("/admin/users", N_("Users"), Permission.USER_READ),
     NavItem("/admin/audit", N_("Audit log"), Permission.AUDIT_READ),
 )

@@ -8,6 +8,7 @@ from gridcity.web.ui import (
     account,
     admin_divisions,
     admin_grids,
+    admin_import,
     admin_layers,
     admin_org,
     admin_responsibility,
@@ -31,5 +32,6 @@ for module in (
     admin_responsibility,
     admin_settings_grid,
     admin_layers,
+    admin_import,
 ):
     ui_router.include_router(module.router)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
 from typing import Annotated, Any
 
-import numpy as np
-import shapely
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
-from shapely.geometry import mapping
 
 from gridcity.config import BasemapCrs, Settings
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.coords import FloatArray, wgs84_to_gcj02_array
 from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.domain.gridgen import DEFAULT_TARGET_AREA_M2
@@ -22,9 +17,9 @@ from gridcity.services.deps import ServiceDeps
 from gridcity.services.layer_staleness import StaleCell
 from gridcity.web.deps import ApiActor, Deps, Info, PageActor
 from gridcity.web.i18n import N_, gettext_
-from gridcity.web.templating import CHINA_TZ, Templates
-from gridcity.web.ui.common import flashes, raise_if_forbidden, redirect
-from gridcity.web.ui.map_page import basemap_config, needs_gcj02_shift
+from gridcity.web.templating import Templates
+from gridcity.web.ui.common import flashes, raise_if_forbidden, redirect, start_of_day
+from gridcity.web.ui.map_page import basemap_config, display_shapes, needs_gcj02_shift
 
 router = APIRouter(prefix="/admin/grids/generate")
 COMMUNITY = r"^[0-9]{12}$"
@@ -74,7 +69,7 @@ def save(
             community,
             target_area_m2=target_area,
             fingerprint=fingerprint,
-            valid_from=_start(valid_from),
+            valid_from=start_of_day(valid_from),
             info=info,
         )
     except DomainError as exc:
@@ -95,18 +90,12 @@ def preview_geojson(
     _check_target(target_area)
     proposal = grid_generation.propose_grids(deps, actor, community, target_area_m2=target_area)
     settings: Settings = request.app.state.container.settings
-    shapes = np.asarray([c.geometry for c in proposal.cells], dtype=object)
-    if needs_gcj02_shift(settings):
-
-        def shift(xy: FloatArray) -> FloatArray:
-            return np.round(wgs84_to_gcj02_array(xy), 7)
-
-        shapes = shapely.transform(shapes, shift)
+    shapes = display_shapes(settings, [c.geometry for c in proposal.cells])
     features = [
         {
             "type": "Feature",
             "id": cell.code,
-            "geometry": mapping(shapely.set_precision(shape, 1e-7)),
+            "geometry": shape,
             "properties": {"code": cell.code, "area_m2": cell.area_m2},
         }
         for cell, shape in zip(proposal.cells, shapes, strict=True)
@@ -138,19 +127,6 @@ def _check_target(value: float) -> None:
             min=low,
             max=high,
         )
-
-
-def _start(value: str) -> datetime | None:
-    """The chosen start day at 00:00 China time, or None (now) when no day was chosen."""
-    if not value.strip():
-        return None
-    try:
-        day = date.fromisoformat(value.strip())
-    except ValueError:
-        raise InvalidInput(
-            "date_invalid", "%(value)s is not a date (YYYY-MM-DD)", value=value
-        ) from None
-    return datetime.combine(day, time(0, 0), tzinfo=CHINA_TZ)
 
 
 def _communities(deps: ServiceDeps, actor: Actor) -> list[tuple[str, list[Any]]]:

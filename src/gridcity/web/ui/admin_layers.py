@@ -4,9 +4,7 @@ and re-drawing a layer from an uploaded GeoJSON file. Every write goes through t
 
 from __future__ import annotations
 
-import tempfile
 from datetime import date, datetime, time
-from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
@@ -30,9 +28,11 @@ from gridcity.services.pagination import Page
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import N_, current_locale, gettext_
+from gridcity.web.limits import MB
 from gridcity.web.templating import Templates
 from gridcity.web.ui.common import flashes, raise_if_forbidden, redirect
 from gridcity.web.ui.map_page import basemap_config, needs_gcj02_shift
+from gridcity.web.ui.uploads import staged
 
 router = APIRouter(prefix="/admin/layers")
 PER_PAGE = 100
@@ -200,26 +200,24 @@ def save_drawing(
 
 
 @router.post("/{code}/upload", response_class=HTMLResponse)
-def upload(
+async def upload(
     request: Request,
     actor: PageActor,
     deps: Deps,
     info: Info,
     code: str,
-    file: Annotated[UploadFile, File()],
+    file: Annotated[UploadFile | None, File()] = None,
     valid_from: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
-    """Re-draw the layer from a GeoJSON file of its cells (any CRS the file names)."""
+    """Re-draw the layer from a GeoJSON file of its cells (any CRS the file names); the file is
+    staged as the import page stages it: bounded in size, its type sniffed, removed after."""
     require(actor, Permission.GRID_WRITE)
-    content = file.file.read()  # the request limits already bounded the upload's size
+    settings: Settings = request.app.state.container.settings
     try:
-        suffix = Path(file.filename or "").suffix.lower()
-        if suffix not in GEOJSON_SUFFIXES:
-            raise InvalidInput("layer_file_type", "Upload a GeoJSON file (.geojson or .json)")
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"cells{suffix}"
-            path.write_bytes(content)
-            features = feature_io.read_file(path).features
+        async with staged(file, settings.max_upload_mb * MB) as stored:
+            if stored.path.suffix not in GEOJSON_SUFFIXES:
+                raise InvalidInput("layer_file_type", "Upload a GeoJSON file (.geojson or .json)")
+            features = feature_io.read_file(stored.path).features
         layer_admin.redraw_from_features(
             deps, actor, code, features, valid_from=_start(deps, valid_from), info=info
         )

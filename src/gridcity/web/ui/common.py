@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time
 from urllib.parse import urlencode
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from gridcity.domain.errors import DomainError, Forbidden
+from gridcity.domain.errors import DomainError, Forbidden, InvalidInput
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import N_, gettext_
+from gridcity.web.templating import CHINA_TZ
 
 # Messages shown after a redirect (?done=<key>), so a reload never re-posts a form.
 DONE_MESSAGES = {
@@ -52,6 +54,19 @@ def query_string(**params: object) -> str:
 def is_htmx(request: Request) -> bool:
     """True for a request made by htmx (it wants a fragment, not a page)."""
     return request.headers.get("hx-request") == "true"
+
+
+def start_of_day(value: str) -> datetime | None:
+    """The chosen day at 00:00 China time, or None (now) when no day was chosen."""
+    if not value.strip():
+        return None
+    try:
+        day = date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidInput(
+            "date_invalid", "%(value)s is not a date (YYYY-MM-DD)", value=value
+        ) from None
+    return datetime.combine(day, time(0, 0), tzinfo=CHINA_TZ)
 
 
 def safe_next(target: str | None) -> str:

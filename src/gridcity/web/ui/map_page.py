@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -10,6 +11,7 @@ import shapely
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from shapely.geometry import mapping, shape
+from shapely.geometry.base import BaseGeometry
 
 from gridcity.config import BasemapCrs, Settings
 from gridcity.domain.access import Actor, Permission, require
@@ -80,6 +82,18 @@ def shift_to_gcj02(geometry: dict[str, Any]) -> dict[str, Any]:
         return np.round(wgs84_to_gcj02_array(xy), 7)
 
     return dict(mapping(shapely.transform(shape(geometry), shift)))
+
+
+def display_shapes(settings: Settings, shapes: Sequence[BaseGeometry]) -> list[dict[str, Any]]:
+    """Stored lon/lat shapes as GeoJSON geometries for a map over the basemap: 7 decimals
+    (~1 cm), moved into GCJ-02 when its tiles are drawn in it."""
+    shift = needs_gcj02_shift(settings)
+
+    def display(xy: FloatArray) -> FloatArray:
+        return np.round(wgs84_to_gcj02_array(xy) if shift else xy, 7)
+
+    drawn = shapely.transform(np.asarray(shapes, dtype=object), display)
+    return [dict(mapping(shapely.set_precision(g, 1e-7))) for g in drawn]
 
 
 def _focus(deps: ServiceDeps, actor: Actor, code: str) -> tuple[divisions.DivisionView | None, str]:
