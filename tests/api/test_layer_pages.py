@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from shapely.geometry import box, mapping
 
 from gridcity.bootstrap import Container
-from gridcity.services import grids, layer_schemes, layers
+from gridcity.services import layer_schemes, layers
 from gridcity.services.layer_drawing import CellInput, replace_layer_cells
 from gridcity.services.layer_schemes import SchemeEdit
 from tests.factories import (
@@ -46,6 +46,12 @@ def g(community: str, n: int) -> str:
 @pytest.fixture
 def gridded(container: Container, city: SmallCity) -> SmallCity:
     """Quarter grids in A1 and B1; a patrol layer with one area (A1 001) from JAN."""
+    patrol_city(container)
+    return city
+
+
+def patrol_city(container: Container) -> None:
+    """Quarter grids in A1 and B1; a patrol layer with one area (A1 001) from JAN."""
     add_quarter_grids(container, COMM_A1, A1)
     add_quarter_grids(container, COMM_B1, B1)
     layers.create_layer(
@@ -64,7 +70,6 @@ def gridded(container: Container, city: SmallCity) -> SmallCity:
         valid_from=JAN,
         info=TEST_INFO,
     )
-    return city
 
 
 @pytest.fixture
@@ -450,78 +455,3 @@ def test_a_refused_upload_is_shown_on_the_page_and_writes_nothing(
     empty = upload(admin, "zones", {"type": "FeatureCollection", "features": []})
     assert empty.status_code == 422
     assert layers.get_layer(container.deps, SYSTEM, "zones").cells == 0
-
-
-# --- re-divided unit grids --------------------------------------------------------------------
-
-
-def test_the_layer_page_and_the_api_name_cells_left_stale_by_a_redivision(
-    admin: TestClient, container: Container
-) -> None:
-    assert 'data-testid="layer-stale"' in admin.get("/admin/layers/patrol").text  # unheld grids
-    done = grids.replace_community_grids(
-        container.deps,
-        SYSTEM,
-        COMM_A1,
-        [
-            (None, box(116.40, 39.90, 116.405, 39.91), {}),
-            (None, box(116.405, 39.90, 116.41, 39.91), {}),
-        ],
-        valid_from=datetime(2026, 3, 1, tzinfo=UTC),
-        info=TEST_INFO,
-    )
-    assert [a.code for a in done.affected] == [PATROL]
-
-    page = admin.get("/admin/layers/patrol").text
-    stale = page.split('data-testid="layer-stale"', 1)[1].split("</section>", 1)[0]
-    assert f'data-testid="stale-{PATROL}"' in stale and "2026-03-01 08:00" in stale
-    assert "已过期" in cells_table(page)
-    api = admin.get("/api/v1/layers/patrol/stale").json()
-    assert [c["code"] for c in api["stale"]] == [PATROL]
-    assert api["stale"][0]["ended"] == [g(COMM_A1, 1)] and api["stale"][0]["missing"] == []
-    assert api["unheld"] == [g(COMM_A1, 2)] + [g(COMM_B1, n) for n in (1, 2, 3, 4)]
-    assert api["unheld_count"] == 5
-    scoped = admin.get("/api/v1/layers/patrol/stale", params={"parent": COMM_B1}).json()
-    assert scoped["stale"] == [] and scoped["unheld_count"] == 4
-    assert draw_config(page)["stale"] == [PATROL]  # the drawing's list marks it too
-
-    # Saving the same cell again draws it from the grids in force: no longer stale.
-    assert save_drawing(admin, [{"code": PATROL, "grids": [g(COMM_A1, 1)]}]).status_code == 200
-    assert admin.get("/api/v1/layers/patrol/stale").json()["stale"] == []
-    assert 'data-testid="stale-' not in admin.get("/admin/layers/patrol").text
-
-
-def test_the_stale_check_refuses_a_layer_of_polygons(
-    admin: TestClient, container: Container
-) -> None:
-    zones_layer(container)
-    refused = admin.get("/api/v1/layers/zones/stale")
-    assert refused.status_code == 422 and refused.json()["code"] == "layer_not_of_unit_grids"
-    assert admin.get("/api/v1/layers/nope/stale").status_code == 404
-
-
-def test_the_grid_generation_page_names_the_cells_its_redivision_left_stale(
-    admin: TestClient,
-) -> None:
-    preview = admin.get(
-        "/admin/grids/generate/preview.geojson",
-        params={"community": COMM_A1, "target_area": "100000"},
-        headers={"Accept": "application/json"},
-    ).json()
-    token = csrf_of(admin.get("/admin/grids/generate").text)
-    saved = admin.post(
-        "/admin/grids/generate",
-        data={
-            "csrf_token": token,
-            "community": COMM_A1,
-            "target_area": "100000",
-            "fingerprint": preview["summary"]["fingerprint"],
-        },
-        follow_redirects=False,
-    )
-    assert saved.status_code == 303
-    page = admin.get(saved.headers["location"]).text
-    warning = page.split('data-testid="redivision-stale"', 1)[1].split("</section>", 1)[0]
-    assert PATROL in warning and 'href="/admin/layers/patrol"' in warning
-    untouched = admin.get(f"/admin/grids/generate?community={COMM_B1}&done=redivided").text
-    assert 'data-testid="redivision-stale"' not in untouched
