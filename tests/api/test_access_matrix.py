@@ -4,6 +4,7 @@ to the login page / answers 401), every allowed pair succeeds. Deny by default."
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -47,6 +48,17 @@ def _assignment_form(city: SmallCity) -> dict[str, Any]:
         "starts_on": day,
         "ends_on": day,
     }
+
+
+def _patrol_cell(grid: str) -> dict[str, Any]:
+    """The fixture's patrol area, re-drawn on another unit grid."""
+    return {"code": "ZR11010100101", "grids": [grid]}
+
+
+def _cells_file(grid: str) -> bytes:
+    """A GeoJSON file of the patrol layer's one cell."""
+    feature = {"type": "Feature", "geometry": None, "properties": _patrol_cell(grid)}
+    return json.dumps({"type": "FeatureCollection", "features": [feature]}).encode()
 
 
 USERNAME = {role: role.value.replace("_", "-") for role in STAFF_ROLES}
@@ -181,6 +193,7 @@ API = [
             "cells": [{"division": SUB_A, "grids": [f"{COMM_A1}002"]}],
         },
     ),
+    Endpoint("GET", "/api/v1/layers/{layer}/stale", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/{grid}/responsible", EVERY_STAFF - {Role.HANDLER}),
     Endpoint("GET", "/api/v1/responsibility/uncovered?format=geojson", EVERY_STAFF),
     Endpoint("GET", "/api/v1/responsibility/assignments", EVERY_STAFF),
@@ -341,6 +354,31 @@ PAGES = [
             "fingerprint": proposal_fingerprint(
                 COMM_A1, box(116.40, 39.90, 116.41, 39.91), target_area_m2=100_000
             ),
+        },
+    ),
+    Endpoint("GET", "/admin/layers", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/layers",
+        ADMIN,
+        lambda c: {"code": "zones", "name": "执法网格", "scheme": "enforcement"},
+    ),
+    Endpoint("GET", "/admin/layers/{layer}", EVERY_STAFF),
+    Endpoint("POST", "/admin/layers/{layer}", ADMIN, lambda c: {"name": "巡查责任区"}),
+    Endpoint("POST", "/admin/layers/{layer}/active", ADMIN, lambda c: {"is_active": "false"}),
+    Endpoint(
+        "POST",
+        "/admin/layers/{layer}/cells",
+        ADMIN,
+        lambda c: {"drawing": json.dumps({"cells": [_patrol_cell(f"{COMM_A1}002")]})},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/layers/{layer}/upload",
+        ADMIN,
+        lambda c: {"valid_from": ""},
+        files=lambda: {
+            "file": ("cells.geojson", _cells_file(f"{COMM_A1}003"), "application/geo+json")
         },
     ),
     Endpoint("GET", "/admin/import", EVERY_STAFF),

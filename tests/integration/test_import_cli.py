@@ -9,6 +9,7 @@ import shutil
 import subprocess
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -17,8 +18,17 @@ from shapely.geometry import mapping
 
 from gridcity.adapters.feature_io import read_file, write_file
 from gridcity.bootstrap import bootstrap
+from gridcity.services import layers
+from gridcity.services.layer_drawing import CellInput, replace_layer_cells
 from tests.conftest import FAST_HASHER, settings_for
-from tests.factories import COMM_A1, build_small_city
+from tests.factories import (
+    COMM_A1,
+    SUB_A,
+    SYSTEM,
+    TEST_INFO,
+    add_quarter_grids,
+    build_small_city,
+)
 from tests.integration.test_cli import Run, assert_one_error_line
 from tests.integration.test_feature_io import Rows
 from tests.services.test_grid_import import BOWTIE, grid_features
@@ -181,3 +191,35 @@ def test_bad_arguments_are_one_clear_line(
     gridcity: Gridcity, sqlite_url: str, args: list[str], starting: str
 ) -> None:
     assert_one_error_line(gridcity(*args, url=sqlite_url), starting)
+
+
+def test_an_import_names_the_responsibility_cells_it_leaves_stale(
+    gridcity: Gridcity, sqlite_url: str, tmp_path: Path
+) -> None:
+    url = small_city(sqlite_url)
+    container = bootstrap(settings_for(url), hasher=FAST_HASHER)
+    add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
+    layers.create_layer(
+        container.deps, SYSTEM, code="patrol", name="巡查", scheme="responsibility", info=TEST_INFO
+    )
+    replace_layer_cells(
+        container.deps,
+        SYSTEM,
+        "patrol",
+        [CellInput(division=SUB_A, grids=(f"{COMM_A1}001",))],
+        valid_from=datetime(2026, 1, 2, tzinfo=UTC),
+        info=TEST_INFO,
+    )
+    container.db.engine.dispose()
+    grids_geojson(tmp_path / "grids.geojson")
+
+    dry = gridcity("grid", "import", "grids.geojson", "--dry-run", "--valid-from", JUNE, url=url)
+    done = gridcity("grid", "import", "grids.geojson", "--valid-from", JUNE, url=url)
+
+    assert dry.code == 0 and done.code == 0, done
+    assert dry.out.splitlines()[-1] == (
+        "1 cells made of unit grids would hold replaced grids: patrol:ZR11010100101"
+    )
+    assert done.out.splitlines()[-1] == (
+        "1 cells made of unit grids now hold replaced grids; re-draw them: patrol:ZR11010100101"
+    )

@@ -9,7 +9,7 @@ bad feature (index and code) with a count of the others; --dry-run lists every p
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
@@ -29,6 +29,7 @@ from gridcity.domain.errors import DomainError
 from gridcity.domain.imports import ImportRefused
 from gridcity.services import division_import, grid_import
 from gridcity.services.deps import CLI
+from gridcity.services.grids import AffectedCell
 
 STORED = "EPSG:4490"
 CRS_IN_HELP = "CRS of a file that names none (.prj, GeoPackage SRS, GeoJSON crs): wgs84, cgcs2000, gcj02, bd09 or EPSG:nnnn (default EPSG:4490)"
@@ -100,11 +101,20 @@ def grid_import_command(
             f"{file}: {what} checked (read in {source.crs}); importing would end "
             f"{result.ended} grids in force; nothing written (dry run)"
         )
+        _name_affected(result.affected, "would hold replaced grids")
         return
     print(
         f"{file}: {what} imported (read in {source.crs}), valid from "
         f"{result.valid_from.isoformat()}; {result.ended} earlier grids ended"
     )
+    _name_affected(result.affected, "now hold replaced grids; re-draw them")
+
+
+def _name_affected(cells: Sequence[AffectedCell], what: str) -> None:
+    """One line naming the cells of other layers built on the replaced unit grids."""
+    if cells:
+        names = ", ".join(f"{c.layer}:{c.code}" for c in cells)
+        print(f"{len(cells)} cells made of unit grids {what}: {names}")
 
 
 def grid_export_command(

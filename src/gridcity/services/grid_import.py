@@ -81,6 +81,7 @@ class GridImport:
     dry_run: bool
     # (community, grids created, grids in force ended), in community code order
     per_community: tuple[tuple[str, int, int], ...] = ()
+    affected: tuple[grids.AffectedCell, ...] = ()  # cells built on the replaced grids
 
 
 def import_grids(
@@ -102,9 +103,17 @@ def import_grids(
         with deps.db.read() as session:
             groups = _checked(session, actor, rows, problems, valid_from, source, lock=False)
             current = _count_current(session, list(groups))
+            affected = grids.cells_on_grids_of(session, list(groups), valid_from)
         per = _per_community(groups, current)
         return GridImport(
-            source, tuple(groups), len(rows), sum(current.values()), valid_from, True, per
+            source,
+            tuple(groups),
+            len(rows),
+            sum(current.values()),
+            valid_from,
+            True,
+            per,
+            tuple(affected),
         )
     now = deps.clock()
     with deps.db.transaction() as session:
@@ -125,6 +134,7 @@ def import_grids(
             if advance:
                 advance(1)
         ended = sum(ended_by.values())
+        affected = grids.cells_on_grids_of(session, list(groups), valid_from)
         bump_version(session, grids.GRIDS_STATE, now)
         audit.append(
             session,
@@ -139,11 +149,14 @@ def import_grids(
                 "created": len(rows),
                 "ended": ended,
                 "valid_from": valid_from.isoformat(),
+                "affected_cells": [f"{a.layer}:{a.code}" for a in affected],
             },
             info=info,
         )
     per = _per_community(groups, ended_by)
-    return GridImport(source, tuple(groups), len(rows), ended, valid_from, False, per)
+    return GridImport(
+        source, tuple(groups), len(rows), ended, valid_from, False, per, tuple(affected)
+    )
 
 
 def _per_community(

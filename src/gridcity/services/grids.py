@@ -13,7 +13,7 @@ from shapely.geometry import MultiPolygon
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.db.tables import Division, GridCell, GridLayer
+from gridcity.adapters.db.tables import Division, GridCell, GridCellMember, GridLayer
 from gridcity.adapters.geo import area_m2, to_geojson
 from gridcity.adapters.spatial_index import bump_version
 from gridcity.domain.access import Actor, Permission, require
@@ -31,6 +31,7 @@ from gridcity.services.pagination import Page, paginate
 
 UNIT_LAYER = "unit"
 GRIDS_STATE = "grids"
+_CHUNK = 900  # IN-list size that every database accepts
 
 
 class CellInput(NamedTuple):
@@ -68,13 +69,23 @@ class GridView:
 
 
 @dataclass(frozen=True)
+class AffectedCell:
+    """A cell made of unit grids that holds grids a re-division replaces (it is not re-drawn)."""
+
+    layer: str
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
 class Redivision:
-    """What a re-division did."""
+    """What a re-division did, and which cells built on the old grids now need re-drawing."""
 
     community_code: str
     valid_from: datetime
     ended: int
     created: tuple[str, ...]
+    affected: tuple[AffectedCell, ...] = ()
 
 
 def check_aware(moment: datetime, field: str) -> datetime:
@@ -125,6 +136,7 @@ def replace_community_grids(
             valid_from=valid_from,
             now=now,
         )
+        affected = cells_on_grids_of(session, [community_code], valid_from)
         bump_version(session, GRIDS_STATE, now)
         audit.append(
             session,
@@ -133,10 +145,15 @@ def replace_community_grids(
             action="grid.redivided",
             target_type="community",
             target_id=community_code,
-            detail={"ended": ended, "created": len(codes), "valid_from": valid_from.isoformat()},
+            detail={
+                "ended": ended,
+                "created": len(codes),
+                "valid_from": valid_from.isoformat(),
+                "affected_cells": [f"{a.layer}:{a.code}" for a in affected],
+            },
             info=info,
         )
-    return Redivision(community_code, valid_from, ended, tuple(codes))
+    return Redivision(community_code, valid_from, ended, tuple(codes), tuple(affected))
 
 
 def checked_cells(
@@ -170,6 +187,29 @@ def write_redivision(
     for code, shape, attrs in cells:
         session.add(_new_cell(layer_id, code, shape, attrs, valid_from, now))
     return ended
+
+
+def cells_on_grids_of(
+    session: Session, communities: Sequence[str], valid_from: datetime
+) -> list[AffectedCell]:
+    """Cells of other layers in force after ``valid_from`` that hold grids of these communities
+    (a re-division from ``valid_from`` replaces all of them, and does not re-draw the cells)."""
+    found: set[tuple[str, str, str]] = set()
+    ordered = sorted(set(communities))
+    for start in range(0, len(ordered), _CHUNK):
+        rows = session.execute(
+            sa.select(GridLayer.code, GridCell.code, GridCell.name)
+            .join(GridCell, GridCell.layer_id == GridLayer.id)
+            .join(GridCellMember, GridCellMember.cell_id == GridCell.id)
+            .where(
+                sa.func.substr(GridCellMember.grid_code, 1, 12).in_(
+                    ordered[start : start + _CHUNK]
+                ),
+                sa.or_(GridCell.valid_to.is_(None), GridCell.valid_to > valid_from),
+            )
+        )
+        found.update((layer, code, name) for layer, code, name in rows)
+    return [AffectedCell(*row) for row in sorted(found)]
 
 
 def unit_layer_id(session: Session, now: datetime) -> int:

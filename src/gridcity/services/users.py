@@ -349,6 +349,61 @@ def list_users(
         return paginate(session, query, page=page, per_page=per_page, convert=UserView.of)
 
 
+@dataclass(frozen=True)
+class AssignablePerson:
+    """An account as the roster shows it: who they are and their posts (roles), nothing more."""
+
+    id: int
+    username: str
+    display_name: str
+    roles: tuple[Role, ...]
+
+
+def assignable_people(deps: ServiceDeps, actor: Actor) -> list[AssignablePerson]:
+    """Active staff whose data scope meets the actor's, for those who assign grid posts.
+
+    Duty chiefs run the roster without the user administration (``USER_READ``), so this is
+    its own rule: ``RESPONSIBILITY_WRITE``, names and roles only. A person is listed when some
+    division could lie in both scopes (one scope code is a prefix of the other), since an
+    assignment needs its target in the assigner's scope and in the person's.
+    """
+    require(actor, Permission.RESPONSIBILITY_WRITE)
+    with deps.db.read() as session:
+        rows = session.execute(
+            sa.select(User.id, User.username, User.display_name, User.roles)
+            .where(User.is_active.is_(True), User.roles != "")
+            .order_by(User.username)
+        ).all()
+        scopes: dict[int, set[str]] = {}
+        for user_id, code in session.execute(
+            sa.select(UserScopeDivision.user_id, UserScopeDivision.division_code)
+        ):
+            scopes.setdefault(user_id, set()).add(code)
+    people = []
+    for row in rows:
+        roles = parse_roles(row.roles.split(","))
+        if not roles:
+            continue
+        if not _scopes_meet(actor, scopes.get(row.id, set()), everything=Role.ADMIN in roles):
+            continue
+        people.append(
+            AssignablePerson(row.id, row.username, row.display_name, tuple(sorted(roles)))
+        )
+    return people
+
+
+def _scopes_meet(actor: Actor, theirs: Iterable[str], *, everything: bool) -> bool:
+    """True when some division lies in the actor's scope and in the person's (these codes, or
+    everything for an administrator)."""
+    codes = list(theirs)
+    mine = actor.scope
+    if everything:
+        return mine.everything or bool(mine.divisions)
+    if mine.everything:
+        return bool(codes)
+    return any(a.startswith(b) or b.startswith(a) for a in mine.divisions for b in codes)
+
+
 def existing_usernames(deps: ServiceDeps, actor: Actor, names: Iterable[str]) -> set[str]:
     """Which of the given usernames have an account."""
     require(actor, Permission.USER_READ)

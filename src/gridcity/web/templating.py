@@ -50,6 +50,7 @@ NAV = (
     NavItem("/home", N_("Home"), None),
     NavItem("/map", N_("Map"), Permission.MAP_VIEW),
     NavItem("/grids", N_("Grids"), Permission.GRID_READ),
+    NavItem("/admin/layers", N_("Grid layers"), Permission.GRID_READ),
     NavItem("/admin/responsibility", N_("Responsibility"), Permission.GRID_READ),
     NavItem("/admin/layer-schemes", N_("Layer schemes"), Permission.SETTINGS_WRITE),
     NavItem("/admin/shifts", N_("Shifts"), Permission.SETTINGS_WRITE),

@@ -13,7 +13,13 @@ from pydantic import BaseModel, Field
 from gridcity.adapters.geo import from_geojson
 from gridcity.domain.layers import Scheme
 from gridcity.domain.responsibility import Post
-from gridcity.services import assignments, layer_drawing, layers, responsibility
+from gridcity.services import (
+    assignments,
+    layer_drawing,
+    layer_staleness,
+    layers,
+    responsibility,
+)
 from gridcity.services.layers import LayerView
 from gridcity.services.responsibility import AssignmentView
 from gridcity.web.api.schemas import ERRORS
@@ -191,6 +197,63 @@ def replace_cells(
     )
     return DrawingOut(
         layer=done.layer, valid_from=done.valid_from, ended=done.ended, created=list(done.created)
+    )
+
+
+class StaleCellOut(BaseModel):
+    """A cell in force built on unit-grid versions that a re-division ended (or will end)."""
+
+    layer: str
+    code: str
+    name: str
+    valid_from: datetime
+    ended: list[str] = Field(description="Member grids whose drawn-on version ends")
+    ended_at: datetime = Field(description="When the first of them ends")
+    missing: list[str] = Field(description="Of those, codes no unit grid in force carries now")
+
+
+class StalenessOut(BaseModel):
+    """What a layer of unit-grid cells no longer matches after re-divisions."""
+
+    layer: str
+    at: datetime
+    stale: list[StaleCellOut]
+    unheld_count: int
+    unheld: list[str] = Field(description="Unit grids in force in your scope that no cell holds")
+
+
+@router.get(
+    "/layers/{code}/stale",
+    tags=LAYER_TAGS,
+    response_model=StalenessOut,
+    summary="Cells left stale by re-divided unit grids, and grids no cell holds",
+)
+def layer_stale(
+    code: str,
+    actor: ApiActor,
+    deps: Deps,
+    at: datetime | None = Query(None, description=AT_HELP),
+    parent: str | None = Query(None, pattern=DIVISION, description="Only grids under this"),
+) -> StalenessOut:
+    """For layers made of unit grids (responsibility); re-draw the stale cells to fix them."""
+    found = layer_staleness.layer_staleness(deps, actor, code, at=at, parent=parent)
+    return StalenessOut(
+        layer=found.layer,
+        at=found.at,
+        stale=[
+            StaleCellOut(
+                layer=c.layer,
+                code=c.code,
+                name=c.name,
+                valid_from=c.valid_from,
+                ended=list(c.ended),
+                ended_at=c.ended_at,
+                missing=list(c.missing),
+            )
+            for c in found.stale
+        ],
+        unheld_count=len(found.unheld),
+        unheld=list(found.unheld),
     )
 
 

@@ -9,6 +9,7 @@ from gridcity.web.ui import (
     admin_divisions,
     admin_grids,
     admin_import,
+    admin_layers,
     admin_org,
     admin_responsibility,
     admin_settings_grid,
@@ -30,6 +31,7 @@ for module in (
     admin_grids,
     admin_responsibility,
     admin_settings_grid,
+    admin_layers,
     admin_import,
 ):
     ui_router.include_router(module.router)

@@ -12,8 +12,9 @@ from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.domain.gridgen import DEFAULT_TARGET_AREA_M2
-from gridcity.services import divisions, grid_generation
+from gridcity.services import divisions, grid_generation, layer_staleness
 from gridcity.services.deps import ServiceDeps
+from gridcity.services.layer_staleness import StaleCell
 from gridcity.web.deps import ApiActor, Deps, Info, PageActor
 from gridcity.web.i18n import N_, gettext_
 from gridcity.web.templating import Templates
@@ -36,9 +37,14 @@ def generate_page(
 ) -> Response:
     """The form: community, target area and start date; Preview draws, Save writes."""
     require(actor, Permission.GRID_WRITE)
-    done = [("success", gettext_(SAVED))] if request.query_params.get("done") == "redivided" else []
+    saved = request.query_params.get("done") == "redivided"
+    done = [("success", gettext_(SAVED))] if saved else []
+    # The re-division does not re-draw the cells built on the old grids: name them here.
+    stale = (
+        layer_staleness.stale_cells(deps, actor, parent=community) if saved and community else []
+    )
     values = {"community": community, "target_area": DEFAULT_TARGET_AREA_M2, "valid_from": ""}
-    return _form(request, deps, actor, values, done)
+    return _form(request, deps, actor, values, done, stale=stale)
 
 
 @router.post("", response_class=HTMLResponse)
@@ -151,6 +157,7 @@ def _form(
     messages: list[tuple[str, str]],
     *,
     status_code: int = 200,
+    stale: list[StaleCell] | None = None,
 ) -> Response:
     settings: Settings = request.app.state.container.settings
     crs = BasemapCrs.GCJ02.value if needs_gcj02_shift(settings) else BasemapCrs.WGS84.value
@@ -165,6 +172,7 @@ def _form(
         "values": values,
         "config": config,
         "limits": (MIN_TARGET_M2, MAX_TARGET_M2),
+        "stale": stale or [],
         "flashes": messages,
     }
     templates: Templates = request.app.state.templates

@@ -7,15 +7,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from gridcity.adapters.db.tables import User
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.domain.responsibility import Post, parse_post, parse_weekdays
-from gridcity.services import assignments, layers, responsibility, shifts
+from gridcity.services import assignments, layers, responsibility, shifts, users
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.grids import UNIT_LAYER
 from gridcity.services.layers import CHINA_TZ
@@ -74,15 +72,6 @@ class Row:
         """The grid cell or division code the assignment is for."""
         a = self.assignment
         return a.division or a.cell or ""
-
-
-@dataclass(frozen=True)
-class Person:
-    """An account that can be put on a post."""
-
-    id: int
-    username: str
-    display_name: str
 
 
 @router.get("", response_class=HTMLResponse)
@@ -242,7 +231,7 @@ def _render(
             q=q, post=chosen_post, prefix=prefix, at=day.isoformat() if day else ""
         ),
         "can_write": can_write,
-        "people": _people(deps, actor) if can_write else [],
+        "people": users.assignable_people(deps, actor) if can_write else [],
         "layers": [lv for lv in layers.list_layers(deps, actor) if lv.is_active]
         if can_write
         else [],
@@ -307,21 +296,6 @@ def _state(a: AssignmentView, today: date) -> str:
     if a.starts_on > today:
         return "future"
     return "in_force"
-
-
-def _people(deps: ServiceDeps, actor: Actor) -> list[Person]:
-    """Active accounts that can be put on a post (for those who may schedule them).
-
-    The roster needs names without the full user administration (USER_READ), so this reads
-    only id, username and display name."""
-    require(actor, Permission.RESPONSIBILITY_WRITE)
-    with deps.db.read() as session:
-        rows = session.execute(
-            sa.select(User.id, User.username, User.display_name)
-            .where(User.is_active.is_(True), User.roles != "")
-            .order_by(User.username)
-        ).all()
-    return [Person(r.id, r.username, r.display_name) for r in rows]
 
 
 def _today(deps: ServiceDeps) -> date:
