@@ -102,7 +102,7 @@ def _confirmed_import(container: Container) -> dict[str, Any]:
     """The fingerprint a dry run of the grid file issues now, as the confirmation carries it."""
     import hashlib
 
-    from gridcity.services.file_import import data_versions
+    from gridcity.services.data_versions import data_versions
     from gridcity.web.ui.admin_import import upload_fingerprint
 
     digest = hashlib.sha256(_grid_file()).hexdigest()

@@ -24,7 +24,7 @@ from shapely.geometry import Polygon, mapping
 
 from gridcity.adapters.db.tables import AuditLog, GridCell
 from gridcity.bootstrap import Container, bootstrap
-from gridcity.services.file_import import data_versions
+from gridcity.services.data_versions import data_versions
 from gridcity.web.app import create_app
 from gridcity.web.ui.admin_import import upload_fingerprint
 from tests.conftest import FAST_HASHER, settings_for

@@ -3,6 +3,8 @@ reported with its feature index and code, and one problem means nothing is writt
 
 from __future__ import annotations
 
+import contextlib
+import threading
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +19,10 @@ from gridcity.adapters.geojson_files import Feature
 from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.divisions import DivisionLevel
-from gridcity.domain.errors import Forbidden
+from gridcity.domain.errors import Conflict, Forbidden
 from gridcity.domain.imports import ImportRefused
 from gridcity.services import division_import, divisions, grid_import, grids
+from gridcity.services.data_versions import data_versions
 from tests.factories import (
     COMM_A1,
     COMM_A2,
@@ -420,3 +423,58 @@ def test_the_division_export_lists_boundaries_with_their_parents(
         (COMM_A2, SUB_A),
         ("110101002001", "110101002"),
     ]
+
+
+# --- a write checked in a dry run -----------------------------------------------------------
+
+
+def test_a_write_after_the_checked_data_moved_on_is_refused_and_writes_nothing(
+    container: Container, city: SmallCity
+) -> None:
+    checked = data_versions(container.deps)
+    run_import(container, grid_features())  # someone else's import in between
+    before = counts(container)
+    with pytest.raises(Conflict) as refused:
+        run_import(container, grid_features(), unchanged_since=checked)
+    assert refused.value.code == "import_stale" and counts(container) == before
+    with pytest.raises(Conflict):
+        division_import.import_divisions(
+            container.deps, SYSTEM, [], info=TEST_INFO, source="d.geojson", unchanged_since=checked
+        )
+
+
+def test_two_confirmations_of_one_check_at_the_same_instant_write_once(
+    container: Container, city: SmallCity, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each confirmation waits (up to 1.5 s) after its version check for the other to check
+    too: were the counters not held until commit, both would pass and import twice."""
+    run_import(container, grid_features(), valid_from=JAN)  # the counters' rows exist
+    checked = data_versions(container.deps)
+    both = threading.Barrier(2)
+    original = grid_import._checked
+
+    def held(*args: Any, **kwargs: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            both.wait(timeout=1.5)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(grid_import, "_checked", held)
+    outcomes: list[object] = []
+
+    def confirm() -> None:
+        try:
+            outcomes.append(run_import(container, grid_features(), unchanged_since=checked))
+        except Conflict as exc:
+            outcomes.append(exc)
+
+    workers = [threading.Thread(target=confirm) for _ in range(2)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(30)
+    refusals = [o for o in outcomes if isinstance(o, Conflict)]
+    assert len(outcomes) == 2 and len(refusals) == 1, outcomes
+    assert refusals[0].code == "import_stale"
+    with container.db.read() as session:
+        imported = sa.select(sa.func.count()).where(AuditLog.action == "grid.imported")
+        assert session.scalar(imported) == 2  # the first import and one confirmation

@@ -29,6 +29,7 @@ from gridcity.domain.divisions import DivisionLevel, level_of, parent_code, vali
 from gridcity.domain.errors import InvalidInput
 from gridcity.domain.imports import N_, ImportRefused, Problem
 from gridcity.services import audit, divisions
+from gridcity.services.data_versions import Versions, hold_unchanged
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.feature_checks import checked_geometry
 
@@ -67,8 +68,12 @@ def import_divisions(
     info: RequestInfo,
     source: str,
     dry_run: bool = False,
+    unchanged_since: Versions | None = None,
 ) -> DivisionImport:
-    """Create or update every division in ``features`` (stored CRS), all-or-nothing."""
+    """Create or update every division in ``features`` (stored CRS), all-or-nothing.
+
+    ``unchanged_since``: as for ``grid_import.import_grids``, the versions a dry run saw.
+    """
     require(actor, Permission.ORG_WRITE)
     rows, problems = _parse(features)
     # A parent with problems of its own is reported once, not again as missing for each child.
@@ -80,6 +85,8 @@ def import_divisions(
         return DivisionImport(source, created, updated, len(rows) - len(created + updated), True)
     now = deps.clock()
     with deps.db.transaction() as session:
+        if unchanged_since is not None:
+            hold_unchanged(session, unchanged_since, now)
         existing = _checked(session, actor, rows, problems, named, source)
         created, updated = _plan(rows, existing)
         for row in sorted(rows, key=lambda r: (len(r.code), r.code)):

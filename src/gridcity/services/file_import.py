@@ -19,13 +19,11 @@ from shapely.geometry.base import BaseGeometry
 
 from gridcity.adapters.feature_io import read_file, write_file
 from gridcity.adapters.geojson_files import Feature
-from gridcity.adapters.spatial_index import read_versions
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.errors import Conflict, DomainError
+from gridcity.domain.errors import DomainError
 from gridcity.services import division_import, grid_import
+from gridcity.services.data_versions import Versions, data_versions, stale
 from gridcity.services.deps import RequestInfo, ServiceDeps
-from gridcity.services.divisions import DIVISIONS_STATE
-from gridcity.services.grids import GRIDS_STATE
 
 T = TypeVar("T")
 
@@ -68,13 +66,6 @@ def require_import(actor: Actor, kind: FileKind) -> None:
     require(actor, WRITE_PERMISSION[kind])
 
 
-def data_versions(deps: ServiceDeps) -> tuple[int, int]:
-    """The grids and divisions version counters: what a checked import must find unchanged."""
-    with deps.db.read() as session:
-        versions = read_versions(session)
-    return versions.get(GRIDS_STATE, 0), versions.get(DIVISIONS_STATE, 0)
-
-
 def import_file(
     deps: ServiceDeps,
     actor: Actor,
@@ -84,21 +75,24 @@ def import_file(
     options: ImportOptions,
     info: RequestInfo,
     dry_run: bool,
-    checked_versions: tuple[int, int] | None = None,
+    checked_versions: Versions | None = None,
 ) -> FileImport:
     """Read the file at ``path`` (sent as ``name``) and import it, all-or-nothing."""
-    # checked_versions: the data_versions a dry run saw; a write after they moved is refused.
+    # checked_versions: the data_versions a dry run saw; the write holds them and refuses
+    # when they moved (services/data_versions.py), inside its own transaction.
     require_import(actor, options.kind)
     if not dry_run and checked_versions is not None and data_versions(deps) != checked_versions:
-        raise Conflict(
-            "import_stale",
-            "The grids or divisions changed after the check (an import or an edit since); "
-            "check the file again",
-        )
+        raise stale()  # early and cheap; the importing transaction checks again under a lock
     source = _named(path, name, lambda: read_file(path, crs=options.crs, encoding=options.encoding))
     if options.kind is FileKind.DIVISIONS:
         done = division_import.import_divisions(
-            deps, actor, source.features, info=info, source=name, dry_run=dry_run
+            deps,
+            actor,
+            source.features,
+            info=info,
+            source=name,
+            dry_run=dry_run,
+            unchanged_since=checked_versions,
         )
         return FileImport(name, source.crs, source.features, divisions=done)
     result = grid_import.import_grids(
@@ -109,6 +103,7 @@ def import_file(
         info=info,
         source=name,
         dry_run=dry_run,
+        unchanged_since=checked_versions,
     )
     return FileImport(name, source.crs, source.features, grids=result)
 

@@ -37,6 +37,7 @@ from gridcity.domain.grid_validation import FindingKind, validate_grids
 from gridcity.domain.grids import community_of, validate_grid_code
 from gridcity.domain.imports import N_, ImportRefused, Problem
 from gridcity.services import audit, grids
+from gridcity.services.data_versions import Versions, hold_unchanged
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.feature_checks import checked_geometry
 
@@ -94,8 +95,14 @@ def import_grids(
     source: str,
     dry_run: bool = False,
     progress: Progress | None = None,
+    unchanged_since: Versions | None = None,
 ) -> GridImport:
-    """Replace the grids of every community in ``features`` (stored CRS), all-or-nothing."""
+    """Replace the grids of every community in ``features`` (stored CRS), all-or-nothing.
+
+    ``unchanged_since``: the data versions a dry run of the same file saw; the write refuses
+    when grids or divisions changed since (held until commit, so two confirmations cannot both
+    pass).
+    """
     require(actor, Permission.GRID_WRITE)
     grids.check_aware(valid_from, "valid_from")
     rows, problems = _parse(features)
@@ -117,6 +124,8 @@ def import_grids(
         )
     now = deps.clock()
     with deps.db.transaction() as session:
+        if unchanged_since is not None:
+            hold_unchanged(session, unchanged_since, now)
         groups = _checked(session, actor, rows, problems, valid_from, source, lock=True)
         advance = progress("writing unit grids", len(groups)) if progress else None
         layer_id = grids.unit_layer_id(session, now)

@@ -105,3 +105,16 @@ def lock_rows(
         return
     key = next(iter(table.primary_key.columns))
     session.execute(sa.update(table).where(*where).values({key.name: key}))
+
+
+def insert_missing(session: Session, table: sa.Table, rows: list[dict[str, object]]) -> None:
+    """Insert rows whose primary key is not there yet; a row a parallel transaction inserted
+    first is left as it is (ON CONFLICT DO NOTHING), so both go on without a key error."""
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as dialect_insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert as dialect_insert
+    session.execute(dialect_insert(table).values(rows).on_conflict_do_nothing(index_elements=keys))

@@ -31,6 +31,7 @@ from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from gridcity.domain.imports import ImportRefused
 from gridcity.services import divisions, file_import
+from gridcity.services.data_versions import data_versions
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.file_import import FileImport, FileKind, ImportOptions
 from gridcity.web.deps import Deps, Info, PageActor
@@ -179,7 +180,7 @@ async def _run(
     settings: Settings = request.app.state.container.settings
     now = deps.clock()
     if confirmed is None:  # versions read before the check, so a change during it shows too
-        issued, versions = int(now.timestamp()), file_import.data_versions(deps)
+        issued, versions = int(now.timestamp()), data_versions(deps)
     else:
         issued, versions = fingerprint_stamp(confirmed)
     async with staged(form.file, _limit(request)) as upload:
