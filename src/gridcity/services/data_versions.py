@@ -10,6 +10,7 @@ the same instant, waits for the first to commit and then finds the counters move
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -23,6 +24,7 @@ from gridcity.services.divisions import DIVISIONS_STATE
 from gridcity.services.grids import GRIDS_STATE
 
 Versions = tuple[int, int]  # (grids, divisions)
+STATE_TABLE = cast(sa.Table, SpatialState.__table__)
 
 
 def data_versions(deps: ServiceDeps) -> Versions:
@@ -38,10 +40,10 @@ def hold_unchanged(session: Session, expected: Versions, now: datetime) -> None:
     # A counter never bumped is 0 and has no row yet: make the rows, so that they can be held.
     insert_missing(
         session,
-        SpatialState.__table__,
+        STATE_TABLE,
         [{"name": name, "version": 0, "changed_at": now} for name in names],
     )
-    lock_rows(session, SpatialState.__table__, SpatialState.name.in_(names))
+    lock_rows(session, STATE_TABLE, SpatialState.name.in_(names))
     rows = session.execute(
         sa.select(SpatialState.name, SpatialState.version).where(SpatialState.name.in_(names))
     )
