@@ -18,18 +18,28 @@ class LoginRequired(Exception):
     """A page needs a signed-in user; the handler redirects to the login page."""
 
 
-def get_container(request: Request) -> Container:
+# Dependencies that do no I/O are ``async def``: FastAPI runs a plain ``def`` dependency in the
+# thread pool, and each such hop costs more than the dependency itself (bench/locate.py's HTTP
+# p99). ``get_actor`` reads the database, so it stays a ``def`` and keeps the event loop free.
+
+
+def container_of(request: Request) -> Container:
     """The container the app was built with."""
     container: Container = request.app.state.container
     return container
 
 
-def get_deps(request: Request) -> ServiceDeps:
+async def get_container(request: Request) -> Container:
+    """The container the app was built with (as a dependency)."""
+    return container_of(request)
+
+
+async def get_deps(request: Request) -> ServiceDeps:
     """The services' dependencies."""
-    return get_container(request).deps
+    return container_of(request).deps
 
 
-def get_info(request: Request) -> RequestInfo:
+async def get_info(request: Request) -> RequestInfo:
     """Client address, request id and user agent, for the audit log."""
     return RequestInfo(
         ip=request.client.host if request.client else "",
@@ -43,7 +53,7 @@ def get_actor(request: Request) -> Actor:
     cached: Actor | None = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    deps = get_deps(request)
+    deps = container_of(request).deps
     actor: Actor | None = None
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -57,14 +67,14 @@ def get_actor(request: Request) -> Actor:
     return actor
 
 
-def api_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+async def api_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """A signed-in user for the API; anonymous callers get 401."""
     if not actor.is_authenticated:
         raise Unauthenticated("login_required", "Sign in or send a bearer token")
     return actor
 
 
-def page_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
+async def page_actor(actor: Annotated[Actor, Depends(get_actor)]) -> Actor:
     """A signed-in user for a page; anonymous visitors are sent to the login page."""
     if not actor.is_authenticated:
         raise LoginRequired
