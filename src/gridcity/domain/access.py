@@ -53,9 +53,14 @@ class Permission(StrEnum):
     # City settings that change how data is coded or scheduled (layer code schemes, named
     # shifts): administrators only.
     SETTINGS_WRITE = "settings.write"
+    # The standard catalog (部件/事件 classes): read by every staff member; written (criteria,
+    # time limits, extension classes, the active code set) with SETTINGS_WRITE.
+    CATALOG_READ = "catalog.read"
 
 
-_EVERY_STAFF = frozenset({Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ})
+_EVERY_STAFF = frozenset(
+    {Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ, Permission.CATALOG_READ}
+)
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.SUPERVISOR: _EVERY_STAFF,

@@ -333,3 +333,79 @@ class NamedShiftRow(Base):
     is_retired: Mapped[bool] = mapped_column(sa.Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CatalogCodeSet(Base):
+    """A versioned code set of the standard catalog (CJ/T 214-2007, GB/T 47678.5-2026 …)."""
+
+    __tablename__ = "catalog_code_set"
+
+    key: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    name_zh: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(60))
+    minor_digits: Mapped[int] = mapped_column(sa.Integer)
+
+
+class CatalogSetting(Base):
+    """The city's active code set (one row, id 1)."""
+
+    __tablename__ = "catalog_setting"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    active_code_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CatalogClass(Base):
+    """A major or minor class of a code set, standard (seeded) or a local extension."""
+
+    __tablename__ = "catalog_class"
+    __table_args__ = (
+        sa.UniqueConstraint("code_set", "kind", "level", "code", name="uq_catalog_class_key"),
+        sa.CheckConstraint("level IN ('major', 'minor')", name="level"),
+        sa.CheckConstraint("kind IN ('component', 'event', 'matter')", name="kind"),
+        sa.CheckConstraint("confidence IN ('✅', '🟡', '❓', '')", name="confidence"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    level: Mapped[str] = mapped_column(sa.String(8))
+    code: Mapped[str] = mapped_column(sa.String(8))
+    major: Mapped[str] = mapped_column(sa.String(2))
+    name_zh: Mapped[str] = mapped_column(sa.String(60))
+    name_en: Mapped[str] = mapped_column(sa.String(60), default="")
+    initials: Mapped[str] = mapped_column(sa.String(60), default="")
+    confidence: Mapped[str] = mapped_column(sa.String(4))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")
+    is_local_extension: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    filing_criteria: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    closing_criteria: Mapped[str] = mapped_column(sa.String(500), default="")
+    time_limits: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    form_fields: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CatalogMapping(Base):
+    """One class of a code set and its counterpart in another, with the basis of the pairing."""
+
+    __tablename__ = "catalog_mapping"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "source_set", "source_kind", "source_code", "target_set", name="uq_catalog_mapping_key"
+        ),
+        sa.CheckConstraint("basis IN ('rule', 'name_match', 'manual')", name="basis"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    source_kind: Mapped[str] = mapped_column(sa.String(16))
+    source_code: Mapped[str] = mapped_column(sa.String(8))
+    target_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    target_kind: Mapped[str] = mapped_column(sa.String(16))
+    target_code: Mapped[str] = mapped_column(sa.String(8))
+    basis: Mapped[str] = mapped_column(sa.String(16))
+    confidence: Mapped[str] = mapped_column(sa.String(4))
+    note: Mapped[str] = mapped_column(sa.String(500), default="")

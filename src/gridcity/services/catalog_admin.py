@@ -1,0 +1,293 @@
+"""Writing the catalog: edit what a city may change on a class, add local extension classes
+(扩展部件/扩展事件), and switch the active code set with a report (administrators,
+``settings.write``; one transaction and one audit row each).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from gridcity.adapters.db.tables import CatalogClass, CatalogSetting, Department
+from gridcity.domain.access import Actor, Permission, require
+from gridcity.domain.catalog import (
+    GBT47678_5_2026,
+    ClassRules,
+    parse_code_set,
+    parse_filing_criteria,
+    parse_form_fields,
+    parse_kind,
+    parse_time_limits,
+    validate_class_code,
+    validate_major_code,
+    validate_name,
+)
+from gridcity.domain.catalog_mapping import ClassRef, SwitchReport, check_switch, switch_report
+from gridcity.domain.errors import InvalidInput, NotFound
+from gridcity.services import audit
+from gridcity.services.catalog import (
+    ClassView,
+    class_view,
+    initials,
+    load_class_row,
+    mapping_rows,
+    rules_data,
+)
+from gridcity.services.deps import RequestInfo, ServiceDeps
+
+
+@dataclass(frozen=True)
+class ClassEdit:
+    """What to change on a class; None keeps the stored value."""
+
+    name_en: str | None = None
+    department_id: int | None = None
+    clear_department: bool = False
+    filing_criteria: Sequence[Mapping[str, Any]] | None = None
+    closing_criteria: str | None = None
+    time_limits: Sequence[Mapping[str, Any]] | None = None
+    form_fields: Sequence[Mapping[str, Any]] | None = None
+    name_zh: str | None = None  # local extension classes only
+
+
+def update_class(
+    deps: ServiceDeps, actor: Actor, class_id: int, edit: ClassEdit, *, info: RequestInfo
+) -> ClassView:
+    """Change a class's criteria, time limits, department, form fields or names (administrators)."""
+    require(actor, Permission.SETTINGS_WRITE)
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        row = load_class_row(session, class_id)
+        before = class_view(row)
+        if edit.name_zh is not None:
+            if not row.is_local_extension:
+                raise InvalidInput(
+                    "standard_name_fixed",
+                    "The Chinese name of a standard class is the standard's; only extension "
+                    "classes can be renamed",
+                )
+            row.name_zh = validate_name(edit.name_zh)
+            row.initials = initials(row.name_zh)
+        if edit.name_en is not None:
+            row.name_en = edit.name_en.strip()[:60]
+        if edit.clear_department:
+            row.department_id = None
+        elif edit.department_id is not None:
+            if session.get(Department, edit.department_id) is None:
+                raise NotFound(
+                    "department_not_found", "No department %(id)s", id=edit.department_id
+                )
+            row.department_id = edit.department_id
+        rules = ClassRules(
+            filing_criteria=parse_filing_criteria(edit.filing_criteria or []),
+            closing_criteria=(edit.closing_criteria or "").strip(),
+            time_limits=parse_time_limits(edit.time_limits or []),
+            form_fields=parse_form_fields(edit.form_fields or []),
+        )
+        data = rules_data(rules)
+        if edit.closing_criteria is not None:
+            if len(edit.closing_criteria) > 500:
+                raise InvalidInput(
+                    "invalid_closing_criteria", "Closing criteria are at most 500 characters"
+                )
+            row.closing_criteria = data["closing_criteria"]
+        for key, given in (
+            ("filing_criteria", edit.filing_criteria),
+            ("time_limits", edit.time_limits),
+            ("form_fields", edit.form_fields),
+        ):
+            if given is not None:
+                setattr(row, key, data[key])
+        row.updated_at = now
+        after = class_view(row)
+        changes = {
+            k: [getattr(before, k), getattr(after, k)]
+            for k in (
+                "name_zh",
+                "name_en",
+                "department_id",
+                "filing_criteria",
+                "closing_criteria",
+                "time_limits",
+                "form_fields",
+            )
+            if getattr(before, k) != getattr(after, k)
+        }
+        if changes:
+            audit.append(
+                session,
+                at=now,
+                actor=actor,
+                action="catalog_class.updated",
+                target_type="catalog_class",
+                target_id=row.id,
+                detail=changes,
+                info=info,
+            )
+        return after
+
+
+@dataclass(frozen=True)
+class NewExtensionClass:
+    """A local extension class (扩展部件/扩展事件): a major, or a minor under an extension major."""
+
+    code_set: str
+    kind: str
+    level: str
+    code: str
+    name_zh: str
+    name_en: str = ""
+
+
+def add_extension_class(
+    deps: ServiceDeps, actor: Actor, new: NewExtensionClass, *, info: RequestInfo
+) -> ClassView:
+    """Add a local extension class whose code collides with no class of the set (administrators).
+
+    A minor extension goes under an extension major of the same kind; the major's code is the
+    city's choice (standards.md §2.2: which code cities use is ❓).
+    """
+    require(actor, Permission.SETTINGS_WRITE)
+    chosen = parse_code_set(new.code_set)
+    kind = parse_kind(chosen, new.kind).value
+    name = validate_name(new.name_zh)
+    if new.level == "major":
+        code = validate_major_code(new.code)
+    elif new.level == "minor":
+        code = validate_class_code(chosen, new.code)
+    else:
+        raise InvalidInput(
+            "invalid_level", "A class level is major or minor: %(level)s", level=new.level
+        )
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        same = sa.select(CatalogClass).where(
+            CatalogClass.code_set == chosen.key,
+            CatalogClass.kind == kind,
+        )
+        if (
+            session.scalar(same.where(CatalogClass.level == new.level, CatalogClass.code == code))
+            is not None
+        ):
+            raise InvalidInput(
+                "class_code_taken",
+                "Code %(code)s is already a %(kind)s class of %(set)s",
+                code=code,
+                kind=kind,
+                set=chosen.key,
+            )
+        if new.level == "minor":
+            major = session.scalar(
+                same.where(CatalogClass.level == "major", CatalogClass.code == code[:2])
+            )
+            if major is None or not major.is_local_extension:
+                raise InvalidInput(
+                    "extension_needs_extension_major",
+                    "An extension class goes under an extension major class; %(major)s is not one",
+                    major=code[:2],
+                )
+        row = CatalogClass(
+            code_set=chosen.key,
+            kind=kind,
+            level=new.level,
+            code=code,
+            major=code[:2],
+            name_zh=name,
+            name_en=new.name_en.strip()[:60],
+            initials=initials(name),
+            confidence="",
+            note="",
+            is_local_extension=True,
+            department_id=None,
+            filing_criteria=[],
+            closing_criteria="",
+            time_limits=[],
+            form_fields=[],
+            updated_at=now,
+        )
+        session.add(row)
+        session.flush()
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="catalog_class.added",
+            target_type="catalog_class",
+            target_id=row.id,
+            detail={
+                "code_set": chosen.key,
+                "kind": kind,
+                "level": new.level,
+                "code": code,
+                "name_zh": name,
+            },
+            info=info,
+        )
+        return class_view(row)
+
+
+def classes_in_use(session: Session, code_set: str) -> set[ClassRef]:  # noqa: ARG001
+    """Classes of a set that data refers to: none yet (cases and components come in issue 5)."""
+    # The hook the switch check reads; it returns nothing until tables that refer to classes
+    # exist, so today's refusal can only come from a test's fake.
+    return set()
+
+
+@dataclass(frozen=True)
+class SwitchResult:
+    """The report of a switch, and whether it was carried out."""
+
+    report: SwitchReport
+    switched: bool
+
+
+def switch_code_set(
+    deps: ServiceDeps, actor: Actor, to_set: str, *, dry_run: bool, info: RequestInfo
+) -> SwitchResult:
+    """Switch the city's active code set (administrators), or only report with ``dry_run``.
+
+    Refused when a class in use would be left without a counterpart (``classes_in_use``).
+    """
+    require(actor, Permission.SETTINGS_WRITE)
+    target = parse_code_set(to_set)
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        setting = session.get(CatalogSetting, 1)
+        current = setting.active_code_set if setting else GBT47678_5_2026
+        refs = [
+            ClassRef(code_set, kind, code)
+            for code_set, kind, code in session.execute(
+                sa.select(CatalogClass.code_set, CatalogClass.kind, CatalogClass.code).where(
+                    CatalogClass.code_set == current, CatalogClass.level == "minor"
+                )
+            )
+        ]
+        report = switch_report(refs, mapping_rows(session), current, target.key)
+        check_switch(report, classes_in_use(session, current))
+        if dry_run or current == target.key:
+            return SwitchResult(report, False)
+        if setting is None:
+            session.add(CatalogSetting(id=1, active_code_set=target.key, updated_at=now))
+        else:
+            setting.active_code_set = target.key
+            setting.updated_at = now
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="catalog.switched",
+            target_type="catalog_setting",
+            target_id=1,
+            detail={
+                "from": current,
+                "to": target.key,
+                "mapped": len(report.mapped),
+                "unmapped": len(report.unmapped),
+            },
+            info=info,
+        )
+    return SwitchResult(report, True)
