@@ -14,6 +14,7 @@ from alembic.util import CommandError
 from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
+from gridcity.cli.catalog import catalog_app
 from gridcity.cli.coords import coords_app
 from gridcity.cli.grid import grid_app
 from gridcity.cli.io import divisions_app
@@ -29,6 +30,7 @@ from gridcity.cli.support import (
 from gridcity.config import Environment
 from gridcity.domain.access import Role
 from gridcity.domain.errors import DomainError
+from gridcity.services import catalog
 from gridcity.services.deps import CLI
 
 app = typer.Typer(
@@ -37,6 +39,7 @@ app = typer.Typer(
 app.add_typer(coords_app, name="coords")
 app.add_typer(grid_app, name="grid")
 app.add_typer(divisions_app, name="divisions")
+app.add_typer(catalog_app, name="catalog")
 
 
 @app.command()
@@ -48,6 +51,13 @@ def init() -> None:
     after = db_migrate.current_revision(container.db.engine)
     print(
         f"database {safe_url(container.settings.database_url)}: schema {before or 'empty'} → {after}"
+    )
+    # Base data, not demo data: a new database gets the standard catalog, an existing one only
+    # what it lacks (a city's edits stay).
+    loaded = catalog.load_standard_catalog(container.deps, SYSTEM, info=CLI)
+    print(
+        f"standard catalog: {loaded.classes} classes, {loaded.mappings} mappings, "
+        f"{loaded.time_limits} time-limit examples added"
     )
 
 
