@@ -241,6 +241,34 @@ API = [
     ),
     Endpoint("PATCH", "/api/v1/shifts/{shift}", ADMIN, lambda c: {"name_zh": "白天班"}),
     Endpoint("DELETE", "/api/v1/shifts/{spare_shift}", ADMIN),
+    Endpoint("GET", "/api/v1/catalog/code-sets", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/catalog/classes?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/catalog/classes/{code_set}/{kind}/{code}", EVERY_STAFF),
+    Endpoint(
+        "PATCH",
+        "/api/v1/catalog/classes/{code_set}/{kind}/{code}",
+        ADMIN,
+        lambda c: {"closing_criteria": "清除干净"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/catalog/classes",
+        ADMIN,
+        lambda c: {
+            "code_set": "gbt47678_5_2026",
+            "kind": "component",
+            "level": "major",
+            "code": "21",
+            "name_zh": "扩展部件",
+        },
+    ),
+    Endpoint("GET", "/api/v1/catalog/mapping", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/api/v1/catalog/switch",
+        ADMIN,
+        lambda c: {"code_set": "cjt214_2007", "dry_run": True},
+    ),
     Endpoint(
         "POST",
         "/api/v1/coords/convert",
@@ -431,7 +459,16 @@ def city(container) -> SmallCity:
     add_quarter_grids(container, COMM_A1, (116.40, 39.90, 116.41, 39.91))
     _patrol_area_with_people(container, built)
     _spare_shift(container)
+    _catalog(container)
     return built
+
+
+def _catalog(container) -> None:  # type: ignore[no-untyped-def]
+    """The standard catalog, as ``gridcity init`` loads it."""
+    from gridcity.services import catalog
+    from tests.factories import SYSTEM, TEST_INFO
+
+    catalog.load_standard_catalog(container.deps, SYSTEM, info=TEST_INFO)
 
 
 def _spare_shift(container) -> None:  # type: ignore[no-untyped-def]
@@ -498,6 +535,9 @@ def _resolve(path: str, city: SmallCity, role: Role) -> str:
         scheme="responsibility",
         shift="day",
         spare_shift="spare",
+        code_set="gbt47678_5_2026",
+        kind="matter",
+        code="06010",
     )
 
 

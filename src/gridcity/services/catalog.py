@@ -385,3 +385,26 @@ def list_mapping(deps: ServiceDeps, actor: Actor) -> list[MappingRow]:
     require(actor, Permission.CATALOG_READ)
     with deps.db.read() as session:
         return mapping_rows(session)
+
+
+def class_id_of(deps: ServiceDeps, actor: Actor, code_set: str, kind: str, code: str) -> int:
+    """The id of a class by its key (code set, kind, code): major codes have 2 digits, minor 4 or 5."""
+    require(actor, Permission.CATALOG_READ)
+    chosen = parse_code_set(code_set)
+    with deps.db.read() as session:
+        found = session.scalar(
+            sa.select(CatalogClass.id).where(
+                CatalogClass.code_set == chosen.key,
+                CatalogClass.kind == parse_kind(chosen, kind).value,
+                CatalogClass.code == code,
+            )
+        )
+    if found is None:
+        raise NotFound(
+            "class_not_found",
+            "No %(kind)s class %(code)s in %(set)s",
+            kind=kind,
+            code=code,
+            set=chosen.key,
+        )
+    return found

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gridcity.web.api import (
     audit,
     auth,
+    catalog,
     coords,
     departments,
     divisions,
@@ -29,5 +30,6 @@ for module in (
     locate,
     layers,
     grid_settings,
+    catalog,
 ):
     api_router.include_router(module.router)
