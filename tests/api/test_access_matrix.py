@@ -346,6 +346,26 @@ PAGES = [
         },
     ),
     Endpoint("POST", "/admin/layer-schemes/fire-marker", ADMIN, lambda c: {"marker": "XF"}),
+    Endpoint("GET", "/admin/catalog?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/admin/catalog/{code_set}/{kind}/{code}", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/catalog/{code_set}/{kind}/{code}",
+        ADMIN,
+        lambda c: {"closing_criteria": "清除干净", "time_limits": "[]"},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/catalog/classes",
+        ADMIN,
+        lambda c: {
+            "code_set": "gbt47678_5_2026",
+            "kind": "component",
+            "level": "major",
+            "code": "21",
+            "name_zh": "扩展部件",
+        },
+    ),
     Endpoint("GET", "/admin/shifts", EVERY_STAFF),
     Endpoint(
         "POST",

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from gridcity.web.ui import (
     account,
+    admin_catalog,
     admin_divisions,
     admin_grids,
     admin_import,
@@ -33,5 +34,6 @@ for module in (
     admin_settings_grid,
     admin_layers,
     admin_import,
+    admin_catalog,
 ):
     ui_router.include_router(module.router)
