@@ -69,3 +69,31 @@ def test_extension_classes_and_the_switch_report(client: TestClient, admin: dict
     assert done["switched"]
     sets = client.get(f"{BASE}/code-sets", headers=admin).json()
     assert [s["key"] for s in sets if s["active"]] == ["cjt214_2007"]
+
+
+def test_closing_criteria_over_500_characters_get_the_service_s_typed_refusal(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    path = f"{BASE}/classes/cjt214_2007/event/0104"
+    long = client.patch(path, json={"closing_criteria": "清" * 501}, headers=admin)
+    assert long.status_code == 422 and long.json()["code"] == "invalid_closing_criteria"
+    fits = client.patch(path, json={"closing_criteria": "清" * 500}, headers=admin)
+    assert fits.status_code == 200
+
+
+def test_an_unknown_department_is_refused_by_its_code(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    path = f"{BASE}/classes/cjt214_2007/event/0104"
+    missing = client.patch(path, json={"department_id": 999_999}, headers=admin)
+    assert missing.status_code == 404 and missing.json()["code"] == "department_not_found"
+
+
+def test_switching_to_the_active_set_over_http_is_a_no_op(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    same = client.post(f"{BASE}/switch", json={"code_set": "gbt47678_5_2026"}, headers=admin)
+    assert same.status_code == 200, same.text
+    body = same.json()
+    assert not body["switched"] and body["unmapped"] == [] and body["lost"] == []
+    assert all(p["source"] == p["target"] for p in body["mapped"])

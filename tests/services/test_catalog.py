@@ -183,3 +183,91 @@ def test_a_switch_leaving_a_class_in_use_unmapped_is_refused(
     assert {s.key for s in catalog.list_code_sets(loaded.deps, SYSTEM) if s.active} == {
         "gbt47678_5_2026"
     }
+
+
+def test_a_component_major_may_not_take_a_matter_major_and_back(loaded: Container) -> None:
+    # GB/T 47678.5-2026: the matter for a component's anomaly carries the component's code.
+    deps = loaded.deps
+
+    def add(kind: str, code: str) -> catalog.ClassView:
+        new = NewExtensionClass("gbt47678_5_2026", kind, "major", code, "扩展")
+        return catalog_admin.add_extension_class(deps, SYSTEM, new, info=TEST_INFO)
+
+    for kind, code in (("component", "06"), ("component", "10")):
+        with pytest.raises(InvalidInput) as caught:
+            add(kind, code)
+        assert caught.value.code == "major_code_of_other_kind"
+    add("matter", "31")
+    with pytest.raises(InvalidInput) as caught:
+        add("component", "31")
+    assert caught.value.code == "major_code_of_other_kind"
+    add("component", "32")
+    with pytest.raises(InvalidInput) as caught:
+        add("matter", "32")
+    assert caught.value.code == "major_code_of_other_kind"
+    # 2007 keeps components and events apart: the same major is fine there
+    old = NewExtensionClass("cjt214_2007", "component", "major", "31", "扩展部件")
+    catalog_admin.add_extension_class(deps, SYSTEM, old, info=TEST_INFO)
+    old_event = NewExtensionClass("cjt214_2007", "event", "major", "31", "扩展事件")
+    assert catalog_admin.add_extension_class(deps, SYSTEM, old_event, info=TEST_INFO).code == "31"
+
+
+def test_an_extension_class_of_an_unknown_level_is_refused(loaded: Container) -> None:
+    new = NewExtensionClass("gbt47678_5_2026", "component", "group", "21", "扩展")
+    with pytest.raises(InvalidInput) as caught:
+        catalog_admin.add_extension_class(loaded.deps, SYSTEM, new, info=TEST_INFO)
+    assert caught.value.code == "invalid_level"
+
+
+def test_switching_to_the_active_set_is_an_identity_report(
+    loaded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_use = {ClassRef("gbt47678_5_2026", "component", "01001")}
+    monkeypatch.setattr(catalog_admin, "classes_in_use", lambda _s, _c: in_use)
+    for dry_run in (True, False):
+        same = catalog_admin.switch_code_set(
+            loaded.deps, SYSTEM, "gbt47678_5_2026", dry_run=dry_run, info=TEST_INFO
+        )
+        assert not same.switched and not same.report.unmapped and not same.report.lost
+        assert len(same.report.mapped) == 403
+        assert all(source == target for source, target in same.report.mapped)
+    assert audits(loaded, "catalog.switched") == 0
+
+
+def test_a_dry_run_reports_the_classes_in_use_it_would_lose(
+    loaded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    in_use = {ClassRef("gbt47678_5_2026", "component", "01001")}
+    monkeypatch.setattr(catalog_admin, "classes_in_use", lambda _s, _c: in_use)
+    dry = catalog_admin.switch_code_set(
+        loaded.deps, SYSTEM, "cjt214_2007", dry_run=True, info=TEST_INFO
+    )
+    assert not dry.switched and dry.report.lost == tuple(in_use)
+    with pytest.raises(Conflict) as caught:
+        catalog_admin.switch_code_set(
+            loaded.deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO
+        )
+    assert caught.value.code == "unmapped_classes_in_use"
+
+
+def test_a_switch_that_loses_a_race_is_a_conflict(
+    loaded: Container, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Another administrator switches between our report and our write.
+    deps = loaded.deps
+    raced: list[bool] = []
+
+    def meanwhile(_session: object, _code_set: str) -> set[ClassRef]:
+        if not raced:
+            raced.append(True)
+            catalog_admin.switch_code_set(
+                deps, SYSTEM, "gbt30428_2_2013", dry_run=False, info=TEST_INFO
+            )
+        return set()
+
+    monkeypatch.setattr(catalog_admin, "classes_in_use", meanwhile)
+    with pytest.raises(Conflict) as caught:
+        catalog_admin.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO)
+    assert caught.value.code in {"code_set_switched_meanwhile", "concurrent_change"}
+    assert {s.key for s in catalog.list_code_sets(deps, SYSTEM) if s.active} == {"gbt30428_2_2013"}
+    assert audits(loaded, "catalog.switched") == 1

@@ -68,7 +68,8 @@ def test_wrong_component_identifiers_are_refused() -> None:
     refused("invalid_component_identifier", parse_component_identifier, OLD, "320508010100000x")
     refused("invalid_serial", parse_component_identifier, OLD, "3205080101000000")
     refused("invalid_class_code", parse_component_identifier, OLD, "3205080100000001")
-    refused("invalid_admin_code", parse_component_identifier, OLD, "3200000101000001")
+    # 320000 (Jiangsu) became valid with "county-level or higher"; 320001 names no division
+    refused("invalid_admin_code", parse_component_identifier, OLD, "3200010101000001")
     refused("invalid_serial", component_identifier, OLD, "320508", "0101", 1_000_000)
     refused("invalid_serial", component_identifier, OLD, "320508", "0101", 0)
     refused("invalid_admin_code", component_identifier, OLD, "32050", "0101", 1)
@@ -157,3 +158,95 @@ def test_form_fields_are_checked() -> None:
         parse_form_fields,
         [{"name": "a", "label_zh": "x", "type": "text", "required": "yes"}],
     )
+
+
+@pytest.mark.parametrize("digits", ["０１０１", "٠١٠١", "０1０1"])
+def test_class_codes_in_other_scripts_digits_are_refused(digits: str) -> None:
+    # "０１０１ 供水井盖" would look exactly like the standard class 0101.
+    refused("invalid_class_code", validate_class_code, OLD, digits)
+    refused("invalid_class_code", validate_class_code, NEW, digits + "1")
+
+
+def test_major_codes_in_other_scripts_digits_are_refused() -> None:
+    from gridcity.domain.catalog import validate_major_code
+
+    refused("invalid_major_code", validate_major_code, "０１")
+    refused("invalid_major_code", validate_major_code, "٠١")
+    assert validate_major_code("01") == "01"
+
+
+def test_identifiers_and_matter_codes_in_other_scripts_digits_are_refused() -> None:
+    refused(
+        "invalid_component_identifier", parse_component_identifier, OLD, "３２０５０８0101000001"
+    )
+    refused("invalid_component_identifier", parse_component_identifier, OLD, "320508٠١٠١000001")
+    refused("invalid_admin_code", component_identifier, OLD, "３２０５０８", "0101", 1)
+    refused("invalid_class_code", component_identifier, OLD, "320508", "٠١٠١", 1)
+    refused("invalid_matter_code", parse_matter_code, "320508０６０１０")
+    refused("invalid_matter_code", parse_matter_code, "٣٢٠٥٠٨06010")
+    refused("invalid_admin_code", matter_code, NEW, "٣٢٠٥٠٨", "06010")
+
+
+def test_admin_codes_of_county_level_or_higher_are_accepted() -> None:
+    # standards.md §1.1: county-level or higher; province 110000, prefecture 320500, county 320508
+    for admin in ("110000", "320500", "320508", "110101"):
+        assert parse_component_identifier(OLD, admin + "0101000001").admin == admin
+    for admin in ("990000", "320001", "000000", "32050"):
+        refused("invalid_admin_code", component_identifier, OLD, admin, "0101", 1)
+
+
+def test_the_admin_code_refusal_says_county_level_or_higher() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        component_identifier(OLD, "990000", "0101", 1)
+    assert "county-level or higher" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("parse", "item"),
+    [
+        (parse_time_limits, "3 working days"),
+        (parse_filing_criteria, ["A1", "text"]),
+        (parse_form_fields, 7),
+    ],
+)
+def test_list_items_that_are_not_objects_are_refused(parse, item) -> None:  # type: ignore[no-untyped-def]
+    refused("invalid_list_item", parse, [item])
+
+
+def test_a_duplicate_time_limit_without_urgency_or_area_says_unspecified() -> None:
+    with pytest.raises(InvalidInput) as caught:
+        parse_time_limits([{"amount": 1, "unit": "working_days"}] * 2)
+    assert "None" not in str(caught.value) and "unspecified" in str(caught.value)
+    with pytest.raises(InvalidInput) as caught:
+        parse_time_limits([{"amount": 1, "unit": "working_days", "urgency": "urgent"}] * 2)
+    assert "None" not in str(caught.value) and "urgent" in str(caught.value)
+
+
+def test_a_note_of_a_time_limit_that_is_too_long_is_refused() -> None:
+    refused(
+        "invalid_note",
+        parse_time_limits,
+        [{"amount": 1, "unit": "working_days", "note": "x" * 501}],
+    )
+    refused("invalid_note", parse_time_limits, [{"amount": 1, "unit": "working_days", "note": 5}])
+
+
+def test_a_class_name_that_is_empty_or_too_long_is_refused() -> None:
+    from gridcity.domain.catalog import validate_name
+
+    refused("invalid_class_name", validate_name, "  ")
+    refused("invalid_class_name", validate_name, "井" * 61)
+    assert validate_name(" 供水井盖 ") == "供水井盖"
+
+
+@pytest.mark.parametrize(
+    ("level", "code", "major", "twice"),
+    [("minor", "0101", "02", False), ("group", "01", "01", False), ("major", "01", "01", True)],
+)
+def test_a_seed_that_breaks_the_code_set_s_structure_is_refused(
+    level: str, code: str, major: str, twice: bool
+) -> None:
+    from gridcity.domain.catalog import SeedEntry, check_seed
+
+    entry = SeedEntry("cjt214_2007", "component", level, code, major, "公用设施", "✅", "")
+    refused("invalid_seed", check_seed, [entry, entry] if twice else [entry])

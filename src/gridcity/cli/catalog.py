@@ -58,6 +58,8 @@ def switch_command(
         print(f"mapped\t{source.kind}:{source.code}\t→ {target.kind}:{target.code}")
     for ref in report.unmapped:
         print(f"unmapped\t{ref.kind}:{ref.code}")
+    for ref in report.lost:
+        print(f"lost (in use)\t{ref.kind}:{ref.code}")
     state = "switched" if result.switched else "not switched"
     print(
         f"{report.from_set} → {report.to_set}: {len(report.mapped)} mapped, "

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TypeVar
 
+from gridcity.domain.divisions import PROVINCE_PREFIXES
 from gridcity.domain.errors import InvalidInput
 
 
@@ -137,7 +138,7 @@ def parse_kind(code_set: CodeSet, kind: str) -> ClassKind:
 
 def validate_major_code(code: str) -> str:
     """A 2-digit major class code, 01–99."""
-    if not re.fullmatch(r"\d{2}", code) or code == "00":
+    if not re.fullmatch(r"[0-9]{2}", code) or code == "00":
         raise InvalidInput(
             "invalid_major_code", "A major class code has 2 digits, 01–99: %(code)s", code=code
         )
@@ -147,7 +148,7 @@ def validate_major_code(code: str) -> str:
 def validate_class_code(code_set: CodeSet, code: str) -> str:
     """A minor class code of the set: 2 + 2 digits (2007/2013) or 2 + 3 digits (2026)."""
     digits = code_set.class_digits
-    if not re.fullmatch(rf"\d{{{digits}}}", code):
+    if not re.fullmatch(rf"[0-9]{{{digits}}}", code):
         raise InvalidInput(
             "invalid_class_code",
             "A class code of %(set)s has %(digits)s digits (major + minor): %(code)s",
@@ -166,11 +167,18 @@ def validate_class_code(code_set: CodeSet, code: str) -> str:
 
 
 def _admin_code(admin: str) -> str:
-    """A 6-digit county-level admin code (GB/T 2260 district)."""
-    if not re.fullmatch(r"\d{6}", admin) or admin.endswith("00") and admin[2:4] == "00":
+    """A 6-digit GB/T 2260 code of a province-, prefecture- or county-level division."""
+    well_formed = (
+        re.fullmatch(r"[0-9]{6}", admin) is not None
+        and admin[:2] in PROVINCE_PREFIXES
+        # a province code is XX0000; XX00YY names nothing
+        and not (admin[2:4] == "00" and admin[4:6] != "00")
+    )
+    if not well_formed:
         raise InvalidInput(
             "invalid_admin_code",
-            "An admin code is the 6-digit code of a county-level division: %(code)s",
+            "An admin code is the 6-digit GB/T 2260 code of a county-level or higher division: "
+            "%(code)s",
             code=admin,
         )
     return admin
@@ -199,7 +207,7 @@ class ComponentIdentifier:
 def parse_component_identifier(code_set: CodeSet, value: str) -> ComponentIdentifier:
     """Split and check a 部件标识码 of the code set."""
     digits = code_set.identifier_digits
-    if not re.fullmatch(rf"\d{{{digits}}}", value):
+    if not re.fullmatch(rf"[0-9]{{{digits}}}", value):
         raise InvalidInput(
             "invalid_component_identifier",
             "A component identifier of %(set)s has %(digits)s digits: %(value)s",
@@ -230,7 +238,7 @@ def matter_code(code_set: CodeSet, admin: str, class_code: str) -> str:
 
 def parse_matter_code(value: str) -> tuple[str, str]:
     """(admin, class code) of an 11-digit 事项代码."""
-    if not re.fullmatch(r"\d{11}", value):
+    if not re.fullmatch(r"[0-9]{11}", value):
         raise InvalidInput(
             "invalid_matter_code", "A matter code has 11 digits: %(value)s", value=value
         )
@@ -308,11 +316,31 @@ def _text(value: object, code: str, limit: int, *, required: bool = True) -> str
     return value.strip()
 
 
+_DUPLICATE_LIMIT = {
+    (False, False): "Two time limits for urgency %(urgency)s, area %(area)s",
+    (True, False): "Two time limits for urgency unspecified, area %(area)s",
+    (False, True): "Two time limits for urgency %(urgency)s, area unspecified",
+    (True, True): "Two time limits for urgency unspecified, area unspecified",
+}
+
+
+def _objects(items: Iterable[object]) -> Iterable[Mapping[str, object]]:
+    """The items of a list, each of which must be an object (key: value)."""
+    for item in items:
+        if not isinstance(item, Mapping):
+            raise InvalidInput(
+                "invalid_list_item",
+                "Each item of the list is an object (key: value), got %(value)r",
+                value=item,
+            )
+        yield item
+
+
 def parse_time_limits(items: Iterable[Mapping[str, object]]) -> tuple[TimeLimit, ...]:
     """Time limits from plain data; one per (urgency, area class)."""
     found: list[TimeLimit] = []
     seen: set[tuple[Urgency | None, AreaClass | None]] = set()
-    for item in items:
+    for item in _objects(items):
         amount = item.get("amount")
         if not isinstance(amount, int) or isinstance(amount, bool) or not 1 <= amount <= 10_000:
             raise InvalidInput(
@@ -333,9 +361,10 @@ def parse_time_limits(items: Iterable[Mapping[str, object]]) -> tuple[TimeLimit,
         )
         key = (limit.urgency, limit.area_class)
         if key in seen:
+            # a missing urgency or area gets its own message, never the word "None"
             raise InvalidInput(
                 "duplicate_time_limit",
-                "Two time limits for urgency %(urgency)s, area %(area)s",
+                _DUPLICATE_LIMIT[(limit.urgency is None, limit.area_class is None)],
                 urgency=urgency,
                 area=area,
             )
@@ -347,7 +376,7 @@ def parse_time_limits(items: Iterable[Mapping[str, object]]) -> tuple[TimeLimit,
 def parse_filing_criteria(items: Iterable[Mapping[str, object]]) -> tuple[FilingCriterion, ...]:
     """Filing criteria from plain data; each code unique within the class."""
     found: list[FilingCriterion] = []
-    for item in items:
+    for item in _objects(items):
         code = item.get("code")
         if not isinstance(code, str) or not CRITERION_CODE.fullmatch(code):
             raise InvalidInput(
@@ -366,7 +395,7 @@ def parse_filing_criteria(items: Iterable[Mapping[str, object]]) -> tuple[Filing
 def parse_form_fields(items: Iterable[Mapping[str, object]]) -> tuple[FormField, ...]:
     """Extra form fields from plain data: unique names, choices only (and at least two) on choice."""
     found: list[FormField] = []
-    for item in items:
+    for item in _objects(items):
         name = item.get("name")
         if not isinstance(name, str) or not FIELD_NAME.fullmatch(name):
             raise InvalidInput(

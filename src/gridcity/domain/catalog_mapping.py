@@ -154,6 +154,18 @@ class SwitchReport:
     to_set: str
     mapped: tuple[tuple[ClassRef, ClassRef], ...]
     unmapped: tuple[ClassRef, ...]
+    lost: tuple[ClassRef, ...] = ()  # unmapped classes that data refers to
+
+
+def identity_report(classes: Iterable[ClassRef], code_set: str) -> SwitchReport:
+    """The report of switching to the set that is already active: every class stays itself."""
+    return SwitchReport(code_set, code_set, tuple((r, r) for r in sorted(classes)), ())
+
+
+def with_lost(report: SwitchReport, in_use: Iterable[ClassRef]) -> SwitchReport:
+    """The report with the classes in use that the switch would leave unmapped."""
+    lost = tuple(sorted(set(report.unmapped) & set(in_use)))
+    return SwitchReport(report.from_set, report.to_set, report.mapped, report.unmapped, lost)
 
 
 def switch_report(
@@ -173,7 +185,7 @@ def switch_report(
 
 def check_switch(report: SwitchReport, in_use: Iterable[ClassRef]) -> None:
     """Refuse a switch that would leave classes in use without a counterpart."""
-    lost = sorted(set(report.unmapped) & set(in_use))
+    lost = with_lost(report, in_use).lost
     if lost:
         raise Conflict(
             "unmapped_classes_in_use",

@@ -37,7 +37,7 @@ CHILD_LEVEL = {
 }
 _DIGITS = re.compile(r"^[0-9]+$")  # not \d: it accepts other scripts' digits
 # GB/T 2260 province prefixes (11 Beijing … 65 Xinjiang, 71 Taiwan, 81/82 HK/Macao).
-_PROVINCES = frozenset(
+PROVINCE_PREFIXES = frozenset(
     [
         "11",
         "12",
@@ -102,7 +102,7 @@ def validate_code(code: str, level: DivisionLevel) -> str:
             length=CODE_LENGTH[level],
             code=code,
         )
-    if code[:2] not in _PROVINCES:
+    if code[:2] not in PROVINCE_PREFIXES:
         raise InvalidInput(
             "division_code_province",
             "Division code %(code)s does not start with a GB/T 2260 province code",

@@ -26,8 +26,15 @@ from gridcity.domain.catalog import (
     validate_major_code,
     validate_name,
 )
-from gridcity.domain.catalog_mapping import ClassRef, SwitchReport, check_switch, switch_report
-from gridcity.domain.errors import InvalidInput, NotFound
+from gridcity.domain.catalog_mapping import (
+    ClassRef,
+    SwitchReport,
+    check_switch,
+    identity_report,
+    switch_report,
+    with_lost,
+)
+from gridcity.domain.errors import Conflict, InvalidInput, NotFound
 from gridcity.services import audit
 from gridcity.services.catalog import (
     ClassView,
@@ -180,6 +187,9 @@ def add_extension_class(
                 kind=kind,
                 set=chosen.key,
             )
+        if new.level == "major":
+            # a minor extension sits under an extension major, which passed this check
+            _refuse_shared_major(session, chosen.key, kind, code)
         if new.level == "minor":
             major = session.scalar(
                 same.where(CatalogClass.level == "major", CatalogClass.code == code[:2])
@@ -230,6 +240,40 @@ def add_extension_class(
         return class_view(row)
 
 
+# GB/T 47678.5-2026 gives the matter for a component's anomaly the component's own 5-digit
+# code, so a major class code may belong to components or to matters, never to both.
+_SHARED_CODE_KINDS = {GBT47678_5_2026: ("component", "matter")}
+_SHARED_MAJOR_MESSAGES = {
+    "matter": "Major code %(major)s is already a matter major class of %(set)s; components and "
+    "matters share codes there, so a component major cannot take it",
+    "component": "Major code %(major)s is already a component major class of %(set)s; components "
+    "and matters share codes there, so a matter major cannot take it",
+}
+
+
+def _refuse_shared_major(session: Session, code_set: str, kind: str, major: str) -> None:
+    """Refuse a component major that is a matter major of the set, or the other way round."""
+    kinds = _SHARED_CODE_KINDS.get(code_set)
+    if kinds is None or kind not in kinds:
+        return
+    other = kinds[1] if kind == kinds[0] else kinds[0]
+    clash = session.scalar(
+        sa.select(CatalogClass.id).where(
+            CatalogClass.code_set == code_set,
+            CatalogClass.kind == other,
+            CatalogClass.level == "major",
+            CatalogClass.code == major,
+        )
+    )
+    if clash is not None:
+        raise InvalidInput(
+            "major_code_of_other_kind",
+            _SHARED_MAJOR_MESSAGES[other],
+            major=major,
+            set=code_set,
+        )
+
+
 def classes_in_use(session: Session, code_set: str) -> set[ClassRef]:  # noqa: ARG001
     """Classes of a set that data refers to: none yet (cases and components come in issue 5)."""
     # The hook the switch check reads; it returns nothing until tables that refer to classes
@@ -250,7 +294,9 @@ def switch_code_set(
 ) -> SwitchResult:
     """Switch the city's active code set (administrators), or only report with ``dry_run``.
 
-    Refused when a class in use would be left without a counterpart (``classes_in_use``).
+    Switching to the active set is a no-op with an identity report. A dry run returns the
+    report with the classes in use it would lose; the real switch is refused when there are
+    any (``classes_in_use``), and a lost race with another switch is a 409.
     """
     require(actor, Permission.SETTINGS_WRITE)
     target = parse_code_set(to_set)
@@ -266,15 +312,34 @@ def switch_code_set(
                 )
             )
         ]
-        report = switch_report(refs, mapping_rows(session), current, target.key)
-        check_switch(report, classes_in_use(session, current))
-        if dry_run or current == target.key:
+        if current == target.key:
+            # Already active: nothing is lost, nothing to check, nothing to write.
+            return SwitchResult(identity_report(refs, current), False)
+        report = with_lost(
+            switch_report(refs, mapping_rows(session), current, target.key),
+            classes_in_use(session, current),
+        )
+        if dry_run:
             return SwitchResult(report, False)
+        check_switch(report, report.lost)
         if setting is None:
+            # A concurrent first switch makes this insert clash: the transaction turns it into 409.
             session.add(CatalogSetting(id=1, active_code_set=target.key, updated_at=now))
+            session.flush()
         else:
-            setting.active_code_set = target.key
-            setting.updated_at = now
+            # Conditional: only if the set is still the one the report was computed from.
+            changed = session.execute(
+                sa.update(CatalogSetting)
+                .where(CatalogSetting.id == 1, CatalogSetting.active_code_set == current)
+                .values(active_code_set=target.key, updated_at=now)
+                .execution_options(synchronize_session=False)
+            )
+            if changed.rowcount != 1:  # type: ignore[attr-defined]
+                raise Conflict(
+                    "code_set_switched_meanwhile",
+                    "Someone else switched the active code set just now; reload the report "
+                    "and try again",
+                )
         audit.append(
             session,
             at=now,

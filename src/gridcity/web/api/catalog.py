@@ -62,7 +62,8 @@ class ClassPatch(BaseModel):
     filing_criteria: list[dict[str, Any]] | None = Field(
         default=None, examples=[[{"code": "01", "text": "成堆成片"}]]
     )
-    closing_criteria: str | None = Field(default=None, max_length=500)
+    # 20000 only bounds the request; the service refuses more than 500 with its own reason
+    closing_criteria: str | None = Field(default=None, max_length=20_000)
     time_limits: list[dict[str, Any]] | None = Field(
         default=None,
         examples=[[{"amount": 1, "unit": "working_days", "urgency": "normal", "area_class": "A"}]],
@@ -123,6 +124,9 @@ class SwitchOut(BaseModel):
     switched: bool
     mapped: list[PairOut]
     unmapped: list[RefOut]
+    lost: list[RefOut] = Field(
+        default_factory=list, description="Classes in use the switch would leave unmapped"
+    )
 
 
 def _class(view: ClassView) -> ClassOut:
@@ -235,4 +239,5 @@ def post_switch(body: SwitchIn, actor: ApiActor, deps: Deps, info: Info) -> Swit
         switched=result.switched,
         mapped=[PairOut(source=_ref(s), target=_ref(t)) for s, t in report.mapped],
         unmapped=[_ref(r) for r in report.unmapped],
+        lost=[_ref(r) for r in report.lost],
     )
