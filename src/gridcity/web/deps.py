@@ -29,11 +29,6 @@ def container_of(request: Request) -> Container:
     return container
 
 
-async def get_container(request: Request) -> Container:
-    """The container the app was built with (as a dependency)."""
-    return container_of(request)
-
-
 async def get_deps(request: Request) -> ServiceDeps:
     """The services' dependencies."""
     return container_of(request).deps
