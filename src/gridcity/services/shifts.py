@@ -97,6 +97,13 @@ def _uses(session: Session) -> dict[str, int]:
     return {shift: int(n) for shift, n in rows}
 
 
+def shift_names(deps: ServiceDeps, actor: Actor) -> list[NamedShift]:
+    """Every named shift, for labelling assignments (all staff; no use counts)."""
+    require(actor, Permission.GRID_READ)
+    with deps.db.read() as session:
+        return list(named_shifts(session).values())
+
+
 def list_shifts(deps: ServiceDeps, actor: Actor) -> list[ShiftView]:
     """Every named shift by start time, retired ones last (all staff)."""
     require(actor, Permission.GRID_READ)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, time
 from urllib.parse import urlencode
 
@@ -9,6 +10,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from gridcity.domain.errors import DomainError, Forbidden, InvalidInput
+from gridcity.domain.responsibility import NamedShift
 from gridcity.services.shifts import ShiftView
 from gridcity.web.errors import human_message
 from gridcity.web.i18n import N_, current_locale, gettext_
@@ -80,7 +82,7 @@ def safe_next(target: str | None) -> str:
 __all__ = ["HTMLResponse", "flashes", "is_htmx", "query_string", "redirect", "safe_next"]
 
 
-def shift_labels(named: list[ShiftView]) -> dict[str, str]:
+def shift_labels(named: Iterable[NamedShift | ShiftView]) -> dict[str, str]:
     """Display name of each named shift in the request's language (the city's own names)."""
     chinese = current_locale.get() == "zh_CN"
     return {s.name: s.name_zh if chinese else s.name_en for s in named}

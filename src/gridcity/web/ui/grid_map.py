@@ -213,7 +213,7 @@ def _panel(deps: ServiceDeps, actor: Actor, query: str) -> tuple[dict[str, Any],
 
 def _details(deps: ServiceDeps, actor: Actor, details: grid_queries.GridDetails) -> dict[str, Any]:
     """Template context of the details panel: the grid and its attributes, labelled."""
-    labels = shift_labels(shifts.list_shifts(deps, actor))
+    labels = shift_labels(shifts.shift_names(deps, actor))
     shown = {k: v for k, v in details.grid.attributes.items() if k not in ("area_m2", "name")}
     attributes = [
         (gettext_(ATTRIBUTE_LABELS[key]) if key in ATTRIBUTE_LABELS else key, value)
