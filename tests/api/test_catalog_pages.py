@@ -40,6 +40,17 @@ def test_the_list_is_chinese_and_searches_by_pinyin_initials(
     assert "道路不洁" in detail.text and 'data-testid="class-form"' not in detail.text
 
 
+def test_confidence_is_shown_in_words_not_emoji(client: TestClient, loaded: SmallCity) -> None:
+    """The ✅/🟡/❓ marks need an emoji font that field machines often lack."""
+    browser_login(client, "supervisor")
+    page = client.get("/admin/catalog", params={"kind": "matter", "q": "bllj"}).text
+    row = page[page.index('data-testid="class-matter-06010"') :].split("</tr>")[0]
+    assert 'class="badge warn"' in row and "较可信" in row and "🟡" not in row
+    page_2007 = client.get("/admin/catalog", params={"set": "cjt214_2007", "q": "01"}).text
+    major = page_2007[page_2007.index('data-testid="class-component-01"') :].split("</tr>")[0]
+    assert 'class="badge ok"' in major and "确定" in major and "✅" not in page_2007
+
+
 def test_an_administrator_edits_a_class_and_a_bad_list_is_shown_on_the_form(
     client: TestClient, loaded: SmallCity
 ) -> None:
