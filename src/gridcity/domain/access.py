@@ -56,10 +56,20 @@ class Permission(StrEnum):
     # The standard catalog (部件/事件 classes): read by every staff member; written (criteria,
     # time limits, extension classes, the active code set) with SETTINGS_WRITE.
     CATALOG_READ = "catalog.read"
+    # The component inventory (部件): read by every staff member within their data scope;
+    # census imports, edits and state changes by administrators (the survey is a managed job).
+    COMPONENT_READ = "component.read"
+    COMPONENT_WRITE = "component.write"
 
 
 _EVERY_STAFF = frozenset(
-    {Permission.ORG_READ, Permission.MAP_VIEW, Permission.GRID_READ, Permission.CATALOG_READ}
+    {
+        Permission.ORG_READ,
+        Permission.MAP_VIEW,
+        Permission.GRID_READ,
+        Permission.CATALOG_READ,
+        Permission.COMPONENT_READ,
+    }
 )
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {

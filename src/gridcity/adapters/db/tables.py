@@ -409,3 +409,100 @@ class CatalogMapping(Base):
     basis: Mapped[str] = mapped_column(sa.String(16))
     confidence: Mapped[str] = mapped_column(sa.String(4))
     note: Mapped[str] = mapped_column(sa.String(500), default="")
+
+
+class ComponentImport(Base):
+    """One census file imported into the inventory (部件普查): who, when, how many rows, why."""
+
+    __tablename__ = "component_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(sa.String(200))
+    file_format: Mapped[str] = mapped_column(sa.String(16))
+    code_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    rows: Mapped[int] = mapped_column(sa.Integer)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer)
+    actor_name: Mapped[str] = mapped_column(sa.String(64))
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ComponentSerial(Base):
+    """The last serial drawn for identifiers of one (code set, admin code, class)."""
+
+    __tablename__ = "component_serial"
+
+    code_set: Mapped[str] = mapped_column(sa.String(32), primary_key=True)
+    admin_code: Mapped[str] = mapped_column(sa.String(6), primary_key=True)
+    class_code: Mapped[str] = mapped_column(sa.String(8), primary_key=True)
+    last_serial: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Component(Base):
+    """A surveyed public facility (部件); removal is the state ``removed``, never a deleted row.
+
+    ``x``/``y`` is the anchor point (the point itself, or a point on the line or inside the
+    polygon) that places it on the map and in its grid; there are no bounding-box columns
+    (PostgreSQL has a GiST index, SQLite the in-process component index, decision 0011). The
+    subdistrict is the first 9 digits of ``community_code``. ``change_seq`` is the ``components``
+    counter of the write that last touched the row, so a process's map index reloads only
+    what changed.
+    """
+
+    __tablename__ = "component"
+    __table_args__ = (
+        sa.CheckConstraint(
+            "state IN ('intact', 'damaged', 'lost', 'occupied', 'abandoned', 'removed')",
+            name="state",
+        ),
+        sa.CheckConstraint("accuracy IN ('A', 'B', 'C', '')", name="accuracy"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    identifier: Mapped[str] = mapped_column(sa.String(17), unique=True)
+    code_set: Mapped[str] = mapped_column(sa.ForeignKey("catalog_code_set.key"))
+    class_id: Mapped[int] = mapped_column(sa.ForeignKey("catalog_class.id"), index=True)
+    class_code: Mapped[str] = mapped_column(sa.String(8))
+    name: Mapped[str] = mapped_column(sa.String(60))
+    geom: Mapped[BaseGeometry] = mapped_column(Geometry("GEOMETRY"))
+    x: Mapped[float] = mapped_column(sa.Float)
+    y: Mapped[float] = mapped_column(sa.Float)
+    grid_code: Mapped[str | None] = mapped_column(sa.String(15), index=True)
+    community_code: Mapped[str | None] = mapped_column(sa.String(12))
+    competent_department_id: Mapped[int] = mapped_column(sa.ForeignKey("department.id"), index=True)
+    owner_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    maintainer_department_id: Mapped[int | None] = mapped_column(sa.ForeignKey("department.id"))
+    state: Mapped[str] = mapped_column(sa.String(16))
+    census_date: Mapped[date] = mapped_column(sa.Date)
+    changed_on: Mapped[date | None] = mapped_column(sa.Date)
+    data_source: Mapped[str] = mapped_column(sa.String(30), default="")
+    accuracy: Mapped[str] = mapped_column(sa.String(1), default="")
+    position_text: Mapped[str] = mapped_column(sa.String(256), default="")
+    photos: Mapped[list[Any]] = mapped_column(sa.JSON, default=list)
+    note: Mapped[str] = mapped_column(sa.String(1000), default="")
+    attributes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    import_id: Mapped[int | None] = mapped_column(sa.ForeignKey("component_import.id"))
+    version: Mapped[int] = mapped_column(sa.Integer, default=1)
+    change_seq: Mapped[int] = mapped_column(sa.BigInteger, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[int | None] = mapped_column(sa.Integer)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class ComponentVersion(Base):
+    """One change to a component: the fields that changed (old and new), who, when and why."""
+
+    __tablename__ = "component_version"
+    __table_args__ = (
+        sa.UniqueConstraint("component_id", "version", name="uq_component_version_component_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("component.id", ondelete="CASCADE"))
+    version: Mapped[int] = mapped_column(sa.Integer)
+    action: Mapped[str] = mapped_column(sa.String(32))
+    changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    actor_id: Mapped[int | None] = mapped_column(sa.Integer)
+    actor_name: Mapped[str] = mapped_column(sa.String(64))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime())

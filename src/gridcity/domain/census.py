@@ -1,0 +1,66 @@
+"""Refusals of a component batch (部件普查): every problem, each naming its row and column."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from gridcity.domain.errors import DomainError, InvalidInput
+from gridcity.domain.imports import N_
+
+SHOWN = 5  # problems spelled out in the refusal's message; the report holds all of them
+
+
+@dataclass(frozen=True)
+class CensusProblem:
+    """Why one row cannot be imported: its number, the column at fault and the reason."""
+
+    row: int
+    column: str
+    code: str
+    message: str  # English msgid with %(name)s parameters
+    params: Mapping[str, object] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, row: int, column: str, error: DomainError) -> CensusProblem:
+        """A problem carrying a domain refusal's own (translatable) message."""
+        return cls(row, column, error.code, error.message, dict(error.params))
+
+    @property
+    def reason(self) -> str:
+        """The English reason with its parameters filled in."""
+        return self.message % dict(self.params) if self.params else self.message
+
+    @property
+    def text(self) -> str:
+        """Row, column and reason in one line."""
+        return f"row {self.row}, column {self.column}: {self.reason}"
+
+
+class CensusRefused(InvalidInput):
+    """A batch refused as a whole (nothing written); ``problems`` lists them in row order.
+
+    ``total`` counts every problem found, which may exceed the problems kept.
+    """
+
+    def __init__(self, source: str, problems: Sequence[CensusProblem], *, total: int) -> None:
+        ordered = sorted(problems, key=lambda p: (p.row, p.column))
+        more = total - min(SHOWN, len(ordered))
+        message = (
+            N_(
+                "%(source)s: nothing was imported; %(count)s problems: %(problems)s; and %(more)s more"
+            )
+            if more > 0
+            else N_("%(source)s: nothing was imported; %(count)s problems: %(problems)s")
+        )
+        super().__init__(
+            "census_refused",
+            message,
+            source=source,
+            count=total,
+            problems="; ".join(p.text for p in ordered[:SHOWN]),
+            more=more,
+        )
+        self.source = source
+        self.problems = tuple(ordered)
+        self.total = total
