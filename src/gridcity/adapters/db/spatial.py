@@ -119,7 +119,7 @@ def configure_sqlite(dbapi_connection: Any) -> None:
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
-    cursor.execute("PRAGMA cache_size=-131072")
+    cursor.execute("PRAGMA cache_size=-65536")
     cursor.close()
 
 
