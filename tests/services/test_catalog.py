@@ -159,7 +159,9 @@ def test_switching_reports_first_then_switches(loaded: Container) -> None:
     assert not dry.switched and dry.report.from_set == "gbt47678_5_2026"
     assert len(dry.report.mapped) == 92 and len(dry.report.mapped) + len(dry.report.unmapped) == 403
     assert catalog.list_code_sets(deps, SYSTEM)[2].active  # still 2026
-    done = catalog_switch.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO)
+    done = catalog_switch.switch_code_set(
+        deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO
+    )
     assert done.switched and audits(loaded, "catalog.switched") == 1
     assert {s.key for s in catalog.list_code_sets(deps, SYSTEM) if s.active} == {"cjt214_2007"}
     assert all(c.code_set == "cjt214_2007" for c in catalog.list_classes(deps, SYSTEM, q="01"))

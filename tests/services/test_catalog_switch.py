@@ -243,3 +243,11 @@ def test_classes_in_use_are_those_components_refer_to(city: Container) -> None:
         }
         assert catalog_switch.classes_in_use(session, Y2007) == set()
         assert catalog_switch.component_usage(session)[ClassRef(Y2026, "component", "01001")] == 2
+
+
+def test_the_unmapped_list_counts_the_components_of_each_class(city: Container) -> None:
+    add(city, "01001", 3)
+    found = catalog_mappings.unmapped_classes(city.deps, SYSTEM, Y2007)
+    counts = {(u.ref.kind, u.ref.code): u.components for u in found}
+    assert counts["component", "01001"] == 3 and counts["matter", "01001"] == 0
+    assert counts["component", "01017"] == 0  # 电缆井盖: unmapped, unused
