@@ -43,6 +43,7 @@ __all__ = [
     "load_standard_catalog",
 ]
 
+
 def rules_data(rules: ClassRules) -> dict[str, Any]:
     """Plain data of a class's editable rules."""
     return {
@@ -210,7 +211,8 @@ def load_class_row(session: Session, class_id: int) -> CatalogClass:
 def mapping_rows(session: Session) -> list[MappingRow]:
     """Every stored mapping row as domain values."""
     return [
-        mapping_row(r) for r in session.scalars(sa.select(CatalogMapping).order_by(CatalogMapping.id))
+        mapping_row(r)
+        for r in session.scalars(sa.select(CatalogMapping).order_by(CatalogMapping.id))
     ]
 
 

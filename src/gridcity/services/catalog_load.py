@@ -127,7 +127,8 @@ def load_standard_catalog(deps: ServiceDeps, actor: Actor, *, info: RequestInfo)
     with deps.db.transaction() as session:
         _ensure_code_sets(session, now)
         stored = {
-            (r.code_set, r.kind, r.level, r.code): r for r in session.scalars(sa.select(CatalogClass))
+            (r.code_set, r.kind, r.level, r.code): r
+            for r in session.scalars(sa.select(CatalogClass))
         }
         # Examples go only on classes added now: a class a city edited keeps its edit.
         examples = _seed_limits()

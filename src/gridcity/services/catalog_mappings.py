@@ -53,7 +53,9 @@ def _names(session: Session) -> dict[ClassRef, str]:
     return {ClassRef(s, k, c): n for s, k, c, n in session.execute(query)}
 
 
-def list_mappings(deps: ServiceDeps, actor: Actor, *, basis: str | None = None) -> list[MappingView]:
+def list_mappings(
+    deps: ServiceDeps, actor: Actor, *, basis: str | None = None
+) -> list[MappingView]:
     """Every mapping row (or those of one basis), with class names (all staff)."""
     require(actor, Permission.CATALOG_READ)
     query = sa.select(CatalogMapping).order_by(CatalogMapping.id)
