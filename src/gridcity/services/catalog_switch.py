@@ -15,9 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import numpy as np
 import sqlalchemy as sa
-from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
 from gridcity.adapters.db.tables import CatalogClass, CatalogSetting, Component
@@ -224,95 +222,72 @@ def _class_targets(session: Session, report: SwitchReport) -> dict[int, tuple[in
 def _recode_components(
     session: Session, report: SwitchReport, target: CodeSet, actor: Actor, now: datetime
 ) -> int:
-    """Give every component outside the target set its class and identifier there."""
+    """Give every component of a moving class its class and identifier in the target set.
+
+    Serials are drawn per (admin code, target class) once, up front; the rows are then read and
+    written in chunks by id (keyset pages, so memory stays flat at a million rows).
+    """
     if not report.moves:
         return 0
     targets = _class_targets(session, report)
-    rows = session.execute(
-        sa.select(
-            Component.id,
-            Component.identifier,
-            Component.class_id,
-            Component.class_code,
-            Component.version,
-        )
-        .where(Component.class_id.in_(sorted(targets)))
-        .order_by(Component.identifier)
-    ).all()
-    n = len(rows)
-    if n == 0:
-        return 0
-    ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=n)
-    old_ids = np.array([r[1] for r in rows], dtype="U17")
-    class_ids = np.fromiter((r[2] for r in rows), dtype=np.int64, count=n)
-    old_codes = [r[3] for r in rows]
-    versions = [r[4] + 1 for r in rows]
-    del rows
-    unique_classes, where = np.unique(class_ids, return_inverse=True)
-    new_class = np.array([targets[int(c)][0] for c in unique_classes], dtype=np.int64)[where]
-    new_code = np.array([targets[int(c)][1] for c in unique_classes], dtype="U8")[where]
-    prefix = np.char.add(old_ids.astype("U6"), new_code)  # same admin code, the target class
-    new_ids = _draw(session, target.key, prefix)
+    sources = sorted(targets)
+    admin = sa.func.substr(Component.identifier, 1, 6)
+    wanted: dict[tuple[str, str], int] = {}
+    for admin_code, class_id, count in session.execute(
+        sa.select(admin, Component.class_id, sa.func.count())
+        .where(Component.class_id.in_(sources))
+        .group_by(admin, Component.class_id)
+    ):
+        key = (str(admin_code), targets[int(class_id)][1])
+        wanted[key] = wanted.get(key, 0) + int(count)
+    taken = draw_serials(session, target.key, wanted, {})
     bump_version(session, COMPONENTS_STATE, now)
     session.flush()
     seq = read_versions(session)[COMPONENTS_STATE]
-    # An identifier may be held by another row that is re-coded too (16 → 16 digits between
-    # 2007 and 2013): those rows step aside first, so no statement sees a duplicate.
-    aside = np.flatnonzero(np.isin(old_ids, new_ids))
     writer = _PostgresWriter(session) if _postgres(session) else _SqliteWriter(session)
-    if len(aside):
-        writer.set_identifiers(ids[aside], [f"~{int(i)}" for i in ids[aside]])
+    # Between 2007 and 2013 identifiers keep 16 digits: a new one may be another row's old one.
+    # Those rows step aside first ('~' + the old identifier, undone by the re-coding), so no
+    # statement ever sees a duplicate.
+    writer.step_aside(sources, target.identifier_digits)
     reason = f"code set switch {report.from_set} → {report.to_set}"
-    for start in range(0, n, _CHUNK):
-        part = slice(start, min(n, start + _CHUNK))
-        chunk_ids = ids[part].tolist()
-        writer.recode(
-            chunk_ids,
-            new_ids[part].tolist(),
-            new_class[part].tolist(),
-            new_code[part].tolist(),
-            target.key,
-            seq,
-            now,
-        )
-        writer.history(
-            [
-                (cid, version, _changes(old, new, old_code, code))
-                for cid, version, old, new, old_code, code in zip(
-                    chunk_ids,
-                    versions[part],
-                    old_ids[part].tolist(),
-                    new_ids[part].tolist(),
-                    old_codes[part],
-                    new_code[part].tolist(),
-                    strict=True,
-                )
-            ],
-            reason,
-            actor,
-            now,
-        )
-    return n
+    last, total = 0, 0
+    while True:
+        rows = session.execute(
+            sa.select(
+                Component.id,
+                Component.identifier,
+                Component.class_id,
+                Component.class_code,
+                Component.version,
+            )
+            .where(Component.class_id.in_(sources), Component.id > last)
+            .order_by(Component.id)
+            .limit(_CHUNK)
+        ).all()
+        if not rows:
+            return total
+        last = int(rows[-1][0])
+        ids, identifiers, class_ids, codes, history = [], [], [], [], []
+        for id_, held, class_id, old_code, version in rows:
+            old = held.lstrip("~")
+            new_class, new_code = targets[int(class_id)]
+            key = (old[:6], new_code)
+            serial = taken[key]
+            taken[key] = serial + 1
+            new = f"{old[:6]}{new_code}{serial:06d}"
+            ids.append(int(id_))
+            identifiers.append(new)
+            class_ids.append(new_class)
+            codes.append(new_code)
+            history.append((int(id_), int(version) + 1, _changes(old, new, old_code, new_code)))
+        writer.recode(ids, identifiers, class_ids, codes, target.key, seq, now)
+        writer.history(history, reason, actor, now)
+        total += len(rows)
 
 
 def _changes(old: str, new: str, old_code: str, new_code: str) -> str:
     """The history row's changes as JSON text (digits only: nothing to escape)."""
     return f'{{"identifier": ["{old}", "{new}"], "class_code": ["{old_code}", "{new_code}"]}}'
-
-
-def _draw(session: Session, code_set: str, prefix: NDArray[np.str_]) -> NDArray[np.str_]:
-    """New identifiers: per (admin, class) the next serials of the target set, in the order of
-    the current identifiers."""
-    keys, where, counts = np.unique(prefix, return_inverse=True, return_counts=True)
-    wanted = {(str(k)[:6], str(k)[6:]): int(c) for k, c in zip(keys, counts, strict=True)}
-    first = draw_serials(session, code_set, wanted, {})
-    start = np.array([first[(str(k)[:6], str(k)[6:])] for k in keys], dtype=np.int64)
-    order = np.argsort(where, kind="stable")  # rows come sorted by identifier: kept per key
-    offsets = np.concatenate(([0], np.cumsum(counts)[:-1]))
-    rank = np.empty(len(prefix), dtype=np.int64)
-    rank[order] = np.arange(len(prefix)) - offsets[where[order]]
-    serials = np.char.zfill((start[where] + rank).astype("U6"), 6)
-    return np.char.add(prefix, serials)
 
 
 def _postgres(session: Session) -> bool:
@@ -325,10 +300,12 @@ class _SqliteWriter:
     def __init__(self, session: Session) -> None:
         self.connection = session.connection()
 
-    def set_identifiers(self, ids: NDArray[np.int64], values: Sequence[str]) -> None:
+    def step_aside(self, class_ids: Sequence[int], digits: int) -> None:
+        marks = ", ".join("?" * len(class_ids))
         self.connection.exec_driver_sql(
-            "UPDATE component SET identifier = ? WHERE id = ?",
-            list(zip(values, ids.tolist(), strict=True)),
+            f"UPDATE component SET identifier = '~' || identifier WHERE class_id IN ({marks}) "
+            "AND length(identifier) = ?",
+            (*class_ids, digits),
         )
 
     def recode(
@@ -393,13 +370,13 @@ class _PostgresWriter:
             for row in rows:
                 copy.write_row(row)
 
-    def set_identifiers(self, ids: NDArray[np.int64], values: Sequence[str]) -> None:
-        self._load([(i, v, None, None) for i, v in zip(ids.tolist(), values, strict=True)])
+    def step_aside(self, class_ids: Sequence[int], digits: int) -> None:
         self.session.execute(
             sa.text(
-                "UPDATE component c SET identifier = r.identifier FROM recode_component r "
-                "WHERE c.id = r.id"
-            )
+                "UPDATE component SET identifier = '~' || identifier "
+                "WHERE class_id = ANY(:ids) AND length(identifier) = :digits"
+            ),
+            {"ids": list(class_ids), "digits": digits},
         )
 
     def recode(
