@@ -265,6 +265,17 @@ API = [
     Endpoint("GET", "/api/v1/catalog/mapping", EVERY_STAFF),
     Endpoint(
         "POST",
+        "/api/v1/catalog/mapping",
+        ADMIN,
+        lambda c: {
+            "source": {"code_set": "gbt47678_5_2026", "kind": "component", "code": "01001"},
+            "target": {"code_set": "cjt214_2007", "kind": "component", "code": "0101"},
+        },
+    ),
+    Endpoint("DELETE", "/api/v1/catalog/mapping/{manual_mapping}", ADMIN),
+    Endpoint("GET", "/api/v1/catalog/unmapped?to_set=cjt214_2007", EVERY_STAFF),
+    Endpoint(
+        "POST",
         "/api/v1/catalog/switch",
         ADMIN,
         lambda c: {"code_set": "cjt214_2007", "dry_run": True},
@@ -347,12 +358,32 @@ PAGES = [
     ),
     Endpoint("POST", "/admin/layer-schemes/fire-marker", ADMIN, lambda c: {"marker": "XF"}),
     Endpoint("GET", "/admin/catalog?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/admin/catalog/unmapped?to_set=cjt214_2007", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/catalog/mapping",
+        ADMIN,
+        lambda c: {
+            "source_set": "gbt47678_5_2026",
+            "source_kind": "component",
+            "source_code": "01001",
+            "target_set": "cjt214_2007",
+            "target_kind": "component",
+            "target_code": "0101",
+        },
+    ),
+    Endpoint(
+        "POST",
+        "/admin/catalog/mapping/delete",
+        ADMIN,
+        lambda c: {"mapping_id": str(CATALOG_IDS["manual_mapping"])},
+    ),
     Endpoint("GET", "/admin/catalog/{code_set}/{kind}/{code}", EVERY_STAFF),
     Endpoint(
         "POST",
         "/admin/catalog/{code_set}/{kind}/{code}",
         ADMIN,
-        lambda c: {"closing_criteria": "清除干净", "time_limits": "[]"},
+        lambda c: {"closing_criteria": "清除干净", "time_limits_sent": "1"},
     ),
     Endpoint(
         "POST",
@@ -486,12 +517,25 @@ def city(container, request: pytest.FixtureRequest) -> SmallCity:
     return built
 
 
+# Ids the catalog fixture made, for paths and forms that name a row.
+CATALOG_IDS: dict[str, int] = {}
+
+
 def _catalog(container) -> None:  # type: ignore[no-untyped-def]
-    """The standard catalog, as ``gridcity init`` loads it."""
-    from gridcity.services import catalog
+    """The standard catalog, as ``gridcity init`` loads it, and one pair made by hand."""
+    from gridcity.domain.catalog_mapping import ClassRef
+    from gridcity.services import catalog, catalog_mappings
     from tests.factories import SYSTEM, TEST_INFO
 
     catalog.load_standard_catalog(container.deps, SYSTEM, info=TEST_INFO)
+    pair = catalog_mappings.add_manual_mapping(
+        container.deps,
+        SYSTEM,
+        ClassRef("gbt47678_5_2026", "component", "01023"),  # 不明井盖
+        ClassRef("cjt214_2007", "component", "0114"),  # 无主井盖 (BJ 不明井盖)
+        info=TEST_INFO,
+    )
+    CATALOG_IDS["manual_mapping"] = pair.id
 
 
 def _spare_shift(container) -> None:  # type: ignore[no-untyped-def]
@@ -561,6 +605,7 @@ def _resolve(path: str, city: SmallCity, role: Role) -> str:
         code_set="gbt47678_5_2026",
         kind="matter",
         code="06010",
+        manual_mapping=CATALOG_IDS.get("manual_mapping", 0),
     )
 
 

@@ -97,3 +97,72 @@ def test_switching_to_the_active_set_over_http_is_a_no_op(
     body = same.json()
     assert not body["switched"] and body["unmapped"] == [] and body["lost"] == []
     assert all(p["source"] == p["target"] for p in body["mapped"])
+
+
+WATER = {"code_set": "gbt47678_5_2026", "kind": "component", "code": "01001"}
+UPPER = {"code_set": "cjt214_2007", "kind": "component", "code": "0101"}
+
+
+def test_an_administrator_pairs_classes_by_hand_over_http(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    added = client.post(
+        f"{BASE}/mapping", json={"source": WATER, "target": UPPER, "note": "同一种"}, headers=admin
+    )
+    assert added.status_code == 201, added.text
+    body = added.json()
+    assert (body["basis"], body["source_name"], body["target_name"]) == (
+        "manual",
+        "供水井盖",
+        "上水井盖",
+    )
+    staff = api_token(client, "supervisor")
+    manual = client.get(f"{BASE}/mapping", params={"basis": "manual"}, headers=staff).json()
+    assert [m["id"] for m in manual] == [body["id"]]
+    twice = client.post(f"{BASE}/mapping", json={"source": UPPER, "target": WATER}, headers=admin)
+    assert twice.status_code == 409 and twice.json()["code"] == "duplicate_mapping"
+    event = {**UPPER, "kind": "event"}
+    kinds = client.post(f"{BASE}/mapping", json={"source": WATER, "target": event}, headers=admin)
+    assert kinds.status_code == 422 and kinds.json()["code"] == "mapping_kind_mismatch"
+    same = client.post(
+        f"{BASE}/mapping",
+        json={"source": WATER, "target": {**WATER, "code": "01002"}},
+        headers=admin,
+    )
+    assert same.status_code == 422 and same.json()["code"] == "mapping_same_code_set"
+    missing = client.post(
+        f"{BASE}/mapping",
+        json={"source": WATER, "target": {**UPPER, "code": "0199"}},
+        headers=admin,
+    )
+    assert missing.status_code == 404 and missing.json()["code"] == "class_not_found"
+    derived = next(
+        m for m in client.get(f"{BASE}/mapping", headers=admin).json() if m["basis"] == "rule"
+    )
+    refused = client.delete(f"{BASE}/mapping/{derived['id']}", headers=admin)
+    assert refused.status_code == 409 and refused.json()["code"] == "mapping_not_manual"
+    gone = client.delete(f"{BASE}/mapping/{body['id']}", headers=admin)
+    assert gone.status_code == 204
+    again = client.delete(f"{BASE}/mapping/{body['id']}", headers=admin)
+    assert again.status_code == 404 and again.json()["code"] == "mapping_not_found"
+
+
+def test_the_unmapped_classes_over_http_and_the_switch_report_s_component_counts(
+    client: TestClient, admin: dict[str, str]
+) -> None:
+    staff = api_token(client, "supervisor")
+    found = client.get(f"{BASE}/unmapped", params={"to_set": "cjt214_2007"}, headers=staff)
+    assert found.status_code == 200 and len(found.json()) == 311
+    first = found.json()[0]
+    assert first["components"] is None and first["ref"]["code_set"] == "gbt47678_5_2026"
+    counted = client.get(f"{BASE}/unmapped", params={"to_set": "cjt214_2007"}, headers=admin).json()
+    assert {u["components"] for u in counted} == {0}
+    bad = client.get(f"{BASE}/unmapped", params={"to_set": "gbt_1999"}, headers=staff)
+    assert bad.status_code == 422 and bad.json()["code"] == "unknown_code_set"
+    dry = client.post(f"{BASE}/switch", json={"code_set": "cjt214_2007"}, headers=admin).json()
+    assert (dry["moves"], dry["components_moved"], dry["components_lost"], dry["recoded"]) == (
+        [],
+        0,
+        0,
+        0,
+    )

@@ -1,4 +1,5 @@
-"""``gridcity init`` loads the standard catalog once; ``gridcity catalog`` lists and switches."""
+"""``gridcity init`` loads the standard catalog once; ``gridcity catalog`` lists, loads again
+and switches."""
 
 from __future__ import annotations
 
@@ -24,10 +25,19 @@ def test_init_loads_the_catalog_once_and_the_catalog_commands_use_it(
     assert dry.code == 0, dry
     assert "mapped\tmatter:06010\t→ event:0102" in dry.out
     assert "unmapped\tcomponent:01001" in dry.out
-    assert dry.out.rstrip().endswith("92 mapped, 311 unmapped; not switched")
+    assert dry.out.rstrip().endswith(
+        "92 mapped, 311 unmapped; 0 components move, 0 lost; not switched"
+    )
+
+    reload = gridcity("catalog", "load", **url)
+    assert reload.code == 0, reload
+    assert reload.out.rstrip().endswith(
+        "standard catalog: 0 classes, 0 mappings, 0 time-limit examples added; 0 corrected, "
+        "0 seed keys held by extensions"
+    )
 
     done = gridcity("catalog", "switch", "cjt214_2007", **url)
-    assert done.out.rstrip().endswith("; switched")
+    assert done.out.rstrip().endswith("; switched, 0 components re-coded")
     old = gridcity("catalog", "list", "--q", "0101", **url)
     assert old.out.splitlines()[0].startswith("cjt214_2007\t")
 

@@ -12,7 +12,7 @@ from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.catalog_mapping import ClassRef
 from gridcity.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
-from gridcity.services import catalog, catalog_admin
+from gridcity.services import catalog, catalog_admin, catalog_switch
 from gridcity.services.catalog_admin import ClassEdit, NewExtensionClass
 from tests.factories import SYSTEM, TEST_INFO
 
@@ -155,34 +155,20 @@ def test_extension_classes_go_under_an_extension_major_without_colliding(loaded:
 
 def test_switching_reports_first_then_switches(loaded: Container) -> None:
     deps = loaded.deps
-    dry = catalog_admin.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=True, info=TEST_INFO)
+    dry = catalog_switch.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=True, info=TEST_INFO)
     assert not dry.switched and dry.report.from_set == "gbt47678_5_2026"
     assert len(dry.report.mapped) == 92 and len(dry.report.mapped) + len(dry.report.unmapped) == 403
     assert catalog.list_code_sets(deps, SYSTEM)[2].active  # still 2026
-    done = catalog_admin.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO)
+    done = catalog_switch.switch_code_set(
+        deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO
+    )
     assert done.switched and audits(loaded, "catalog.switched") == 1
     assert {s.key for s in catalog.list_code_sets(deps, SYSTEM) if s.active} == {"cjt214_2007"}
     assert all(c.code_set == "cjt214_2007" for c in catalog.list_classes(deps, SYSTEM, q="01"))
     with pytest.raises(Forbidden):
-        catalog_admin.switch_code_set(
+        catalog_switch.switch_code_set(
             deps, SUPERVISOR, "gbt47678_5_2026", dry_run=True, info=TEST_INFO
         )
-
-
-def test_a_switch_leaving_a_class_in_use_unmapped_is_refused(
-    loaded: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    # Nothing refers to classes before issue 5; the hook is faked to show the refusal.
-    in_use = {ClassRef("gbt47678_5_2026", "component", "01001")}  # 供水井盖: no 2007 name match
-    monkeypatch.setattr(catalog_admin, "classes_in_use", lambda _s, _c: in_use)
-    with pytest.raises(Conflict) as caught:
-        catalog_admin.switch_code_set(
-            loaded.deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO
-        )
-    assert caught.value.code == "unmapped_classes_in_use"
-    assert {s.key for s in catalog.list_code_sets(loaded.deps, SYSTEM) if s.active} == {
-        "gbt47678_5_2026"
-    }
 
 
 def test_a_component_major_may_not_take_a_matter_major_and_back(loaded: Container) -> None:
@@ -219,37 +205,6 @@ def test_an_extension_class_of_an_unknown_level_is_refused(loaded: Container) ->
     assert caught.value.code == "invalid_level"
 
 
-def test_switching_to_the_active_set_is_an_identity_report(
-    loaded: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    in_use = {ClassRef("gbt47678_5_2026", "component", "01001")}
-    monkeypatch.setattr(catalog_admin, "classes_in_use", lambda _s, _c: in_use)
-    for dry_run in (True, False):
-        same = catalog_admin.switch_code_set(
-            loaded.deps, SYSTEM, "gbt47678_5_2026", dry_run=dry_run, info=TEST_INFO
-        )
-        assert not same.switched and not same.report.unmapped and not same.report.lost
-        assert len(same.report.mapped) == 403
-        assert all(source == target for source, target in same.report.mapped)
-    assert audits(loaded, "catalog.switched") == 0
-
-
-def test_a_dry_run_reports_the_classes_in_use_it_would_lose(
-    loaded: Container, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    in_use = {ClassRef("gbt47678_5_2026", "component", "01001")}
-    monkeypatch.setattr(catalog_admin, "classes_in_use", lambda _s, _c: in_use)
-    dry = catalog_admin.switch_code_set(
-        loaded.deps, SYSTEM, "cjt214_2007", dry_run=True, info=TEST_INFO
-    )
-    assert not dry.switched and dry.report.lost == tuple(in_use)
-    with pytest.raises(Conflict) as caught:
-        catalog_admin.switch_code_set(
-            loaded.deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO
-        )
-    assert caught.value.code == "unmapped_classes_in_use"
-
-
 def test_a_switch_that_loses_a_race_is_a_conflict(
     loaded: Container, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -257,17 +212,17 @@ def test_a_switch_that_loses_a_race_is_a_conflict(
     deps = loaded.deps
     raced: list[bool] = []
 
-    def meanwhile(_session: object, _code_set: str) -> set[ClassRef]:
+    def meanwhile(_session: object) -> dict[str, dict[ClassRef, int]]:
         if not raced:
             raced.append(True)
-            catalog_admin.switch_code_set(
+            catalog_switch.switch_code_set(
                 deps, SYSTEM, "gbt30428_2_2013", dry_run=False, info=TEST_INFO
             )
-        return set()
+        return {}
 
-    monkeypatch.setattr(catalog_admin, "classes_in_use", meanwhile)
+    monkeypatch.setattr(catalog_switch, "class_usage", meanwhile)
     with pytest.raises(Conflict) as caught:
-        catalog_admin.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO)
+        catalog_switch.switch_code_set(deps, SYSTEM, "cjt214_2007", dry_run=False, info=TEST_INFO)
     assert caught.value.code == "code_set_switched_meanwhile"
     assert {s.key for s in catalog.list_code_sets(deps, SYSTEM) if s.active} == {"gbt30428_2_2013"}
     assert audits(loaded, "catalog.switched") == 1

@@ -1,7 +1,8 @@
 """Seed files of the standard catalog, transcribed from standards.md §2.3–§2.6 and §4.4.
 
-One CSV per code set (``<key>.csv``: kind, level, code, major, name_zh, confidence, note) and
-``time_limit_examples.csv`` (the 济源 examples of §4.4). See docs/catalog.md.
+One CSV per code set (``<key>.csv``: kind, level, code, major, name_zh, confidence, note, and
+an optional name_en) and ``time_limit_examples.csv`` (the 济源 examples of §4.4). See
+docs/catalog.md.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ def seed_entries(code_set: str) -> list[SeedEntry]:
             name_zh=row["name_zh"],
             confidence=row["confidence"],
             note=row["note"],
+            name_en=(row.get("name_en") or "").strip(),
         )
         for row in _rows(f"{code_set}.csv")
     ]

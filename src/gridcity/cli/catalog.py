@@ -1,4 +1,5 @@
-"""``gridcity catalog …``: list the classes of the standard catalog, switch the active code set."""
+"""``gridcity catalog …``: list the classes of the standard catalog, load the seed again (with
+its corrections), switch the active code set (re-coding the components)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,12 @@ import typer
 
 from gridcity.cli.support import SYSTEM, container_or_fail, fail
 from gridcity.domain.errors import DomainError
-from gridcity.services import catalog, catalog_admin
+from gridcity.services import catalog, catalog_switch
 from gridcity.services.deps import CLI
 
 catalog_app = typer.Typer(
-    help="The standard catalog (部件/事件分类): list classes, switch the active code set.",
+    help="The standard catalog (部件/事件分类): list classes, load the seed, switch the active "
+    "code set.",
     no_args_is_help=True,
 )
 
@@ -48,7 +50,7 @@ def switch_command(
     """Print which classes of the active set map to the new one, then switch (unless --dry-run)."""
     container = container_or_fail()
     try:
-        result = catalog_admin.switch_code_set(
+        result = catalog_switch.switch_code_set(
             container.deps, SYSTEM, code_set, dry_run=dry_run, info=CLI
         )
     except DomainError as exc:
@@ -60,8 +62,46 @@ def switch_command(
         print(f"unmapped\t{ref.kind}:{ref.code}")
     for ref in report.lost:
         print(f"lost (in use)\t{ref.kind}:{ref.code}")
-    state = "switched" if result.switched else "not switched"
+    for move in report.moves:
+        to = "lost" if move.target is None else f"{move.target.kind}:{move.target.code}"
+        print(f"components\t{move.source.kind}:{move.source.code}\t→ {to}\t{move.components}")
+    state = f"switched, {result.recoded} components re-coded" if result.switched else "not switched"
     print(
         f"{report.from_set} → {report.to_set}: {len(report.mapped)} mapped, "
-        f"{len(report.unmapped)} unmapped; {state}"
+        f"{len(report.unmapped)} unmapped; {report.components_moved} components move, "
+        f"{report.components_lost} lost; {state}"
+    )
+
+
+@catalog_app.command("load")
+def load_command() -> None:
+    """Load the standard catalog again: add what is missing, carry the seed's corrections into
+    standard classes, rebuild the derived mapping; print what changed."""
+    container = container_or_fail()
+    try:
+        result = catalog.load_standard_catalog(container.deps, SYSTEM, info=CLI)
+    except DomainError as exc:
+        fail(f"catalog load: {exc}")
+    for fix in result.corrected:
+        fields = ", ".join(f"{k}: {old!r} → {new!r}" for k, (old, new) in fix.changes.items())
+        print(f"corrected\t{fix.ref.code_set}\t{fix.ref.kind}:{fix.ref.code}\t{fields}")
+    for hit in result.collisions:
+        print(
+            f"kept extension\t{hit.ref.code_set}\t{hit.ref.kind}:{hit.ref.code}\t"
+            f"{hit.extension_name} (the seed has {hit.seed_name})"
+        )
+    for old in result.mappings_removed:
+        print(f"mapping removed\t{old.source.code_set}:{old.source.code} → {old.target.code}")
+    for old, new in result.mappings_changed:
+        print(f"mapping changed\t{old.source.code_set}:{old.source.code} → {new.target.code}")
+    for row in result.mappings_yielded:
+        print(
+            f"manual pair kept\t{row.source.code_set}:{row.source.code} (derived: {row.target.code})"
+        )
+    for ref in result.not_in_seed:
+        print(f"not in the seed\t{ref.code_set}\t{ref.kind}:{ref.code}")
+    print(
+        f"standard catalog: {result.classes} classes, {result.mappings} mappings, "
+        f"{result.time_limits} time-limit examples added; {len(result.corrected)} corrected, "
+        f"{len(result.collisions)} seed keys held by extensions"
     )

@@ -451,6 +451,7 @@ class SeedEntry:
     name_zh: str
     confidence: str
     note: str
+    name_en: str = ""  # optional column; empty: the seed gives none
 
 
 @dataclass(frozen=True)

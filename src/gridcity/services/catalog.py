@@ -1,5 +1,6 @@
-"""The standard catalog as data: load it (``gridcity init``), search it, edit what a city may
-change on a class, add local extension classes, and switch the active code set with a report.
+"""The standard catalog as data: read and search it. Loading is in ``catalog_load`` (re-exported
+here), edits and extensions in ``catalog_admin``, manual mappings in ``catalog_mappings``, and
+switching the active code set in ``catalog_switch``.
 
 Reading takes ``catalog.read`` (every staff member); every write takes ``settings.write``
 (administrators), runs in one transaction and appends one audit row.
@@ -7,199 +8,40 @@ Reading takes ``catalog.read`` (every staff member); every write takes ``setting
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
-from pypinyin import Style, lazy_pinyin
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.db.tables import (
-    CatalogClass,
-    CatalogCodeSet,
-    CatalogMapping,
-    CatalogSetting,
-)
-from gridcity.catalog_data import seed_entries, seed_time_limits
+from gridcity.adapters.db.tables import CatalogClass, CatalogMapping, CatalogSetting
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.catalog import (
     CODE_SETS,
     GBT47678_5_2026,
     ClassRules,
-    Confidence,
-    SeedEntry,
-    check_seed,
     parse_code_set,
     parse_kind,
-    parse_time_limits,
     validate_major_code,
 )
-from gridcity.domain.catalog_mapping import (
-    ClassRef,
-    MappingBasis,
-    MappingRow,
-    derive_mapping,
-)
+from gridcity.domain.catalog_mapping import MappingRow
 from gridcity.domain.errors import InvalidInput, NotFound
-from gridcity.services import audit
-from gridcity.services.deps import RequestInfo, ServiceDeps
+from gridcity.services.catalog_load import (
+    DERIVED_MAPPINGS,
+    LoadResult,
+    initials,
+    limit_data,
+    load_standard_catalog,
+    mapping_row,
+)
+from gridcity.services.deps import ServiceDeps
 
-# Mappings derived at load time: (source set, target set); see domain.catalog_mapping.
-DERIVED_MAPPINGS = (("cjt214_2007", GBT47678_5_2026), ("gbt30428_2_2013", GBT47678_5_2026))
-
-
-def initials(name: str) -> str:
-    """Lower-case pinyin initials of a name (供水井盖 → gsjg); other characters kept."""
-    return "".join(lazy_pinyin(name, style=Style.FIRST_LETTER)).lower()[:60]
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    """What loading the standard catalog added."""
-
-    classes: int
-    mappings: int
-    time_limits: int
-
-
-def load_standard_catalog(deps: ServiceDeps, actor: Actor, *, info: RequestInfo) -> LoadResult:
-    """Load the seeded code sets, classes, mapping and §4.4 examples; adds only what is missing."""
-    require(actor, Permission.SETTINGS_WRITE)
-    now = deps.clock()
-    seeds = {key: seed_entries(key) for key in CODE_SETS}
-    for entries in seeds.values():
-        check_seed(entries)
-    with deps.db.transaction() as session:
-        present_sets = set(session.scalars(sa.select(CatalogCodeSet.key)))
-        for code_set in CODE_SETS.values():
-            if code_set.key not in present_sets:
-                session.add(
-                    CatalogCodeSet(
-                        key=code_set.key,
-                        name_zh=code_set.name_zh,
-                        name_en=code_set.name_en,
-                        minor_digits=code_set.minor_digits,
-                    )
-                )
-        session.flush()
-        if session.get(CatalogSetting, 1) is None:
-            session.add(CatalogSetting(id=1, active_code_set=GBT47678_5_2026, updated_at=now))
-        present = {
-            tuple(row)
-            for row in session.execute(
-                sa.select(
-                    CatalogClass.code_set, CatalogClass.kind, CatalogClass.level, CatalogClass.code
-                )
-            )
-        }
-        # Examples go only on classes added now: a class a city edited keeps its edit.
-        examples = _seed_limits()
-        added = limits = 0
-        for entries in seeds.values():
-            for e in entries:
-                if (e.code_set, e.kind, e.level, e.code) not in present:
-                    given = (
-                        examples.get((e.code_set, e.kind, e.code), []) if e.level == "minor" else []
-                    )
-                    session.add(_class_row(e, now, given))
-                    added += 1
-                    limits += bool(given)
-        session.flush()
-        mappings = _load_mappings(session, seeds)
-        if added or mappings or limits:
-            audit.append(
-                session,
-                at=now,
-                actor=actor,
-                action="catalog.loaded",
-                target_type="catalog",
-                detail={"classes": added, "mappings": mappings, "time_limits": limits},
-                info=info,
-            )
-    return LoadResult(added, mappings, limits)
-
-
-def _class_row(entry: SeedEntry, now: Any, limits: list[dict[str, Any]]) -> CatalogClass:
-    """A standard class row from its seed entry, with nothing a city sets filled in."""
-    return CatalogClass(
-        code_set=entry.code_set,
-        kind=entry.kind,
-        level=entry.level,
-        code=entry.code,
-        major=entry.major,
-        name_zh=entry.name_zh,
-        name_en="",
-        initials=initials(entry.name_zh),
-        confidence=entry.confidence,
-        note=entry.note,
-        is_local_extension=False,
-        department_id=None,
-        filing_criteria=[],
-        closing_criteria="",
-        time_limits=limits,
-        form_fields=[],
-        updated_at=now,
-    )
-
-
-def _seed_limits() -> dict[tuple[str, str, str], list[dict[str, Any]]]:
-    """The §4.4 examples by (code set, kind, code), checked by the domain."""
-    found: dict[tuple[str, str, str], list[dict[str, Any]]] = {}
-    for example in seed_time_limits():
-        limits = parse_time_limits(
-            [{"amount": example.amount, "unit": example.unit, "note": example.note}]
-        )
-        key = (example.code_set, example.kind, example.code)
-        found.setdefault(key, []).extend(_limit_data(limit) for limit in limits)
-    return found
-
-
-def _load_mappings(session: Session, seeds: Mapping[str, Sequence[SeedEntry]]) -> int:
-    """Store the derived mapping rows that are missing."""
-    present = {
-        tuple(row)
-        for row in session.execute(
-            sa.select(
-                CatalogMapping.source_set,
-                CatalogMapping.source_kind,
-                CatalogMapping.source_code,
-                CatalogMapping.target_set,
-            )
-        )
-    }
-    count = 0
-    for source, target in DERIVED_MAPPINGS:
-        rows, _unmapped = derive_mapping(seeds[source], seeds[target])
-        for row in rows:
-            key = (row.source.code_set, row.source.kind, row.source.code, row.target.code_set)
-            if key not in present:
-                session.add(
-                    CatalogMapping(
-                        source_set=row.source.code_set,
-                        source_kind=row.source.kind,
-                        source_code=row.source.code,
-                        target_set=row.target.code_set,
-                        target_kind=row.target.kind,
-                        target_code=row.target.code,
-                        basis=row.basis.value,
-                        confidence=row.confidence.value,
-                        note=row.note,
-                    )
-                )
-                count += 1
-    return count
-
-
-def _limit_data(limit: Any) -> dict[str, Any]:
-    """Plain data of a time limit (for the JSON column and the API)."""
-    return {
-        "amount": limit.amount,
-        "unit": limit.unit.value,
-        "urgency": limit.urgency.value if limit.urgency else None,
-        "area_class": limit.area_class.value if limit.area_class else None,
-        "note": limit.note,
-    }
+__all__ = [
+    "DERIVED_MAPPINGS",
+    "LoadResult",
+    "initials",
+    "load_standard_catalog",
+]
 
 
 def rules_data(rules: ClassRules) -> dict[str, Any]:
@@ -207,7 +49,7 @@ def rules_data(rules: ClassRules) -> dict[str, Any]:
     return {
         "filing_criteria": [{"code": c.code, "text": c.text} for c in rules.filing_criteria],
         "closing_criteria": rules.closing_criteria,
-        "time_limits": [_limit_data(limit) for limit in rules.time_limits],
+        "time_limits": [limit_data(limit) for limit in rules.time_limits],
         "form_fields": [
             {
                 "name": f.name,
@@ -369,13 +211,7 @@ def load_class_row(session: Session, class_id: int) -> CatalogClass:
 def mapping_rows(session: Session) -> list[MappingRow]:
     """Every stored mapping row as domain values."""
     return [
-        MappingRow(
-            ClassRef(r.source_set, r.source_kind, r.source_code),
-            ClassRef(r.target_set, r.target_kind, r.target_code),
-            MappingBasis(r.basis),
-            Confidence(r.confidence),
-            r.note,
-        )
+        mapping_row(r)
         for r in session.scalars(sa.select(CatalogMapping).order_by(CatalogMapping.id))
     ]
 

@@ -1,6 +1,7 @@
-"""Writing the catalog: edit what a city may change on a class, add local extension classes
-(扩展部件/扩展事件), and switch the active code set with a report (administrators,
-``settings.write``; one transaction and one audit row each).
+"""Writing the catalog: edit what a city may change on a class and add local extension classes
+(扩展部件/扩展事件) (administrators, ``settings.write``; one transaction and one audit row
+each). Switching the active code set is in ``catalog_switch``, manual mappings in
+``catalog_mappings``.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.db.tables import CatalogClass, CatalogSetting, Department
+from gridcity.adapters.db.tables import CatalogClass, Department
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.catalog import (
     GBT47678_5_2026,
@@ -26,22 +27,13 @@ from gridcity.domain.catalog import (
     validate_major_code,
     validate_name,
 )
-from gridcity.domain.catalog_mapping import (
-    ClassRef,
-    SwitchReport,
-    check_switch,
-    identity_report,
-    switch_report,
-    with_lost,
-)
-from gridcity.domain.errors import Conflict, InvalidInput, NotFound
+from gridcity.domain.errors import InvalidInput, NotFound
 from gridcity.services import audit
 from gridcity.services.catalog import (
     ClassView,
     class_view,
     initials,
     load_class_row,
-    mapping_rows,
     rules_data,
 )
 from gridcity.services.deps import RequestInfo, ServiceDeps
@@ -272,87 +264,3 @@ def _refuse_shared_major(session: Session, code_set: str, kind: str, major: str)
             major=major,
             set=code_set,
         )
-
-
-def classes_in_use(session: Session, code_set: str) -> set[ClassRef]:  # noqa: ARG001
-    """Classes of a set that data refers to: none yet (cases and components come in issue 5)."""
-    # The hook the switch check reads; it returns nothing until tables that refer to classes
-    # exist, so today's refusal can only come from a test's fake.
-    return set()
-
-
-@dataclass(frozen=True)
-class SwitchResult:
-    """The report of a switch, and whether it was carried out."""
-
-    report: SwitchReport
-    switched: bool
-
-
-def switch_code_set(
-    deps: ServiceDeps, actor: Actor, to_set: str, *, dry_run: bool, info: RequestInfo
-) -> SwitchResult:
-    """Switch the city's active code set (administrators), or only report with ``dry_run``.
-
-    Switching to the active set is a no-op with an identity report. A dry run returns the
-    report with the classes in use it would lose; the real switch is refused when there are
-    any (``classes_in_use``), and a lost race with another switch is a 409.
-    """
-    require(actor, Permission.SETTINGS_WRITE)
-    target = parse_code_set(to_set)
-    now = deps.clock()
-    with deps.db.transaction() as session:
-        setting = session.get(CatalogSetting, 1)
-        current = setting.active_code_set if setting else GBT47678_5_2026
-        refs = [
-            ClassRef(code_set, kind, code)
-            for code_set, kind, code in session.execute(
-                sa.select(CatalogClass.code_set, CatalogClass.kind, CatalogClass.code).where(
-                    CatalogClass.code_set == current, CatalogClass.level == "minor"
-                )
-            )
-        ]
-        if current == target.key:
-            # Already active: nothing is lost, nothing to check, nothing to write.
-            return SwitchResult(identity_report(refs, current), False)
-        report = with_lost(
-            switch_report(refs, mapping_rows(session), current, target.key),
-            classes_in_use(session, current),
-        )
-        if dry_run:
-            return SwitchResult(report, False)
-        check_switch(report, report.lost)
-        if setting is None:
-            # A concurrent first switch makes this insert clash: the transaction turns it into 409.
-            session.add(CatalogSetting(id=1, active_code_set=target.key, updated_at=now))
-            session.flush()
-        else:
-            # Conditional: only if the set is still the one the report was computed from.
-            changed = session.execute(
-                sa.update(CatalogSetting)
-                .where(CatalogSetting.id == 1, CatalogSetting.active_code_set == current)
-                .values(active_code_set=target.key, updated_at=now)
-                .execution_options(synchronize_session=False)
-            )
-            if changed.rowcount != 1:  # type: ignore[attr-defined]
-                raise Conflict(
-                    "code_set_switched_meanwhile",
-                    "Someone else switched the active code set just now; reload the report "
-                    "and try again",
-                )
-        audit.append(
-            session,
-            at=now,
-            actor=actor,
-            action="catalog.switched",
-            target_type="catalog_setting",
-            target_id=1,
-            detail={
-                "from": current,
-                "to": target.key,
-                "mapped": len(report.mapped),
-                "unmapped": len(report.unmapped),
-            },
-            info=info,
-        )
-    return SwitchResult(report, True)

@@ -1,17 +1,20 @@
 """The standard catalog: code sets, classes (search, one class, edit, local extensions), the
-mapping between code sets, and switching the city's active code set."""
+mapping between code sets (pairs added by hand, classes without a counterpart), and switching
+the city's active code set (which re-codes the components)."""
 
 from __future__ import annotations
 
 from enum import Enum
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from gridcity.services import catalog, catalog_admin
+from gridcity.domain.catalog_mapping import ClassRef
+from gridcity.services import catalog, catalog_admin, catalog_mappings, catalog_switch
 from gridcity.services.catalog import ClassView
 from gridcity.services.catalog_admin import ClassEdit, NewExtensionClass
+from gridcity.services.catalog_mappings import MappingView
 from gridcity.web.api.schemas import ERRORS
 from gridcity.web.deps import ApiActor, Deps, Info
 
@@ -95,11 +98,39 @@ class RefOut(BaseModel):
 class MappingOut(BaseModel):
     """A class and its counterpart in another code set, with the basis and its confidence."""
 
+    id: int
     source: RefOut
     target: RefOut
+    source_name: str
+    target_name: str
     basis: str
     confidence: str
     note: str
+
+
+class RefIn(BaseModel):
+    """A class by (code set, kind, code)."""
+
+    code_set: str = Field(max_length=32, examples=["gbt47678_5_2026"])
+    kind: str = Field(max_length=16, examples=["component"])
+    code: str = Field(max_length=8, examples=["01001"])
+
+
+class MappingIn(BaseModel):
+    """Two minor classes of different code sets to pair by hand, with a note."""
+
+    source: RefIn
+    target: RefIn
+    note: str = Field(default="", max_length=500)
+
+
+class UnmappedOut(BaseModel):
+    """A class without a counterpart in the other set; ``components`` for administrators only."""
+
+    ref: RefOut
+    name_zh: str
+    is_local_extension: bool
+    components: int | None
 
 
 class SwitchIn(BaseModel):
@@ -116,8 +147,17 @@ class PairOut(BaseModel):
     target: RefOut
 
 
+class MoveOut(BaseModel):
+    """How many components of a class the switch re-codes, and to which class (null: lost)."""
+
+    source: RefOut
+    target: RefOut | None
+    components: int
+
+
 class SwitchOut(BaseModel):
-    """The report of a switch: mapped and unmapped classes, and whether it was carried out."""
+    """The report of a switch: mapped and unmapped classes, what happens to the components,
+    and whether it was carried out."""
 
     from_set: str
     to_set: str
@@ -127,6 +167,10 @@ class SwitchOut(BaseModel):
     lost: list[RefOut] = Field(
         default_factory=list, description="Classes in use the switch would leave unmapped"
     )
+    moves: list[MoveOut] = Field(default_factory=list, description="Components per class")
+    components_moved: int = 0
+    components_lost: int = 0
+    recoded: int = Field(default=0, description="Components re-coded by this switch")
 
 
 def _class(view: ClassView) -> ClassOut:
@@ -136,7 +180,7 @@ def _class(view: ClassView) -> ClassOut:
     return ClassOut(**data)
 
 
-def _ref(ref: Any) -> RefOut:
+def _ref(ref: ClassRef) -> RefOut:
     """Response model of a class reference."""
     return RefOut(code_set=ref.code_set, kind=ref.kind, code=ref.code)
 
@@ -207,20 +251,86 @@ def post_extension(body: ExtensionIn, actor: ApiActor, deps: Deps, info: Info) -
     return _class(catalog_admin.add_extension_class(deps, actor, new, info=info))
 
 
+def _mapping(view: MappingView) -> MappingOut:
+    """Response model of a mapping row."""
+    return MappingOut(
+        id=view.id,
+        source=_ref(view.row.source),
+        target=_ref(view.row.target),
+        source_name=view.source_name,
+        target_name=view.target_name,
+        basis=view.row.basis.value,
+        confidence=view.row.confidence.value,
+        note=view.row.note,
+    )
+
+
 @router.get(
     "/catalog/mapping", tags=TAGS, response_model=list[MappingOut], summary="Mapping between sets"
 )
-def list_mapping(actor: ApiActor, deps: Deps) -> list[MappingOut]:
+def list_mapping(
+    actor: ApiActor,
+    deps: Deps,
+    basis: str | None = Query(default=None, description="rule, name_match or manual"),
+) -> list[MappingOut]:
     """Every pairing of classes between code sets (rule, name match or manual)."""
+    return [_mapping(v) for v in catalog_mappings.list_mappings(deps, actor, basis=basis)]
+
+
+@router.post(
+    "/catalog/mapping",
+    tags=TAGS,
+    response_model=MappingOut,
+    status_code=201,
+    summary="Pair two classes by hand",
+)
+def post_mapping(body: MappingIn, actor: ApiActor, deps: Deps, info: Info) -> MappingOut:
+    """Administrators: a ``manual`` row between minor classes of two sets, one to one."""
+    view = catalog_mappings.add_manual_mapping(
+        deps,
+        actor,
+        ClassRef(body.source.code_set, body.source.kind, body.source.code),
+        ClassRef(body.target.code_set, body.target.kind, body.target.code),
+        note=body.note,
+        info=info,
+    )
+    return _mapping(view)
+
+
+@router.delete(
+    "/catalog/mapping/{mapping_id}",
+    tags=TAGS,
+    status_code=204,
+    summary="Delete a pair added by hand",
+)
+def delete_mapping(mapping_id: int, actor: ApiActor, deps: Deps, info: Info) -> Response:
+    """Administrators; rule and name-match rows belong to the seed and are refused."""
+    catalog_mappings.delete_manual_mapping(deps, actor, mapping_id, info=info)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/catalog/unmapped",
+    tags=TAGS,
+    response_model=list[UnmappedOut],
+    summary="Classes without a counterpart in another set",
+)
+def list_unmapped(
+    actor: ApiActor,
+    deps: Deps,
+    to_set: str = Query(description="The other code set", examples=["cjt214_2007"]),
+    code_set: str | None = Query(default=None, description="Default: the active code set"),
+) -> list[UnmappedOut]:
+    """What a switch to ``to_set`` would leave unmapped, without starting one."""
+    found = catalog_mappings.unmapped_classes(deps, actor, to_set, code_set=code_set)
     return [
-        MappingOut(
-            source=_ref(r.source),
-            target=_ref(r.target),
-            basis=r.basis.value,
-            confidence=r.confidence.value,
-            note=r.note,
+        UnmappedOut(
+            ref=_ref(u.ref),
+            name_zh=u.name_zh,
+            is_local_extension=u.is_local_extension,
+            components=u.components,
         )
-        for r in catalog.list_mapping(deps, actor)
+        for u in found
     ]
 
 
@@ -228,8 +338,9 @@ def list_mapping(actor: ApiActor, deps: Deps) -> list[MappingOut]:
     "/catalog/switch", tags=TAGS, response_model=SwitchOut, summary="Switch the active code set"
 )
 def post_switch(body: SwitchIn, actor: ApiActor, deps: Deps, info: Info) -> SwitchOut:
-    """Administrators; the report says which classes map; refused if a class in use would not."""
-    result = catalog_admin.switch_code_set(
+    """Administrators; the report says which classes map and how many components move to which
+    class; refused if a class in use would not map. The switch re-codes every component."""
+    result = catalog_switch.switch_code_set(
         deps, actor, body.code_set, dry_run=body.dry_run, info=info
     )
     report = result.report
@@ -240,4 +351,15 @@ def post_switch(body: SwitchIn, actor: ApiActor, deps: Deps, info: Info) -> Swit
         mapped=[PairOut(source=_ref(s), target=_ref(t)) for s, t in report.mapped],
         unmapped=[_ref(r) for r in report.unmapped],
         lost=[_ref(r) for r in report.lost],
+        moves=[
+            MoveOut(
+                source=_ref(m.source),
+                target=None if m.target is None else _ref(m.target),
+                components=m.components,
+            )
+            for m in report.moves
+        ],
+        components_moved=report.components_moved,
+        components_lost=report.components_lost,
+        recoded=result.recoded,
     )
