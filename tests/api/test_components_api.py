@@ -1,0 +1,187 @@
+"""The component registry over HTTP: the field names the map helper reads, search and paging,
+creation, conditional edits (409 on a stale version), history and bulk state changes."""
+
+from __future__ import annotations
+
+import pytest
+from fastapi.testclient import TestClient
+
+from gridcity.bootstrap import Container
+from tests.factories import COMM_A1, COMM_B1, DISTRICT, api_token
+from tests.services.test_components import BIN, PARKS, WATER_COVER, WORKS, Registry, build_registry
+
+VIEW_FIELDS = {
+    "identifier", "name", "class_code", "class_name", "code_set", "state", "state_name",
+    "geometry", "lon", "lat", "grid_code", "community_code", "competent_department",
+    "owner_department", "maintainer_department", "census_date", "changed_on", "data_source",
+    "accuracy", "position_text", "note", "attributes", "photos", "version", "created_at",
+    "updated_at",
+}  # fmt: skip
+HISTORY_FIELDS = {"version", "action", "changed_at", "actor_name", "reason", "changes", "source"}
+
+
+@pytest.fixture
+def reg(container: Container) -> Registry:
+    """The registry fixture of the service tests."""
+    return build_registry(container)
+
+
+@pytest.fixture
+def admin(client: TestClient, reg: Registry) -> dict[str, str]:
+    """The administrator's bearer token."""
+    return api_token(client, "admin")
+
+
+def test_one_component_carries_the_fields_the_map_reads(
+    client: TestClient, reg: Registry, admin: dict[str, str]
+) -> None:
+    body = client.get(f"/api/v1/components/{reg.cover}", headers=admin).json()
+    assert set(body) >= VIEW_FIELDS
+    assert body["geometry"] == {"type": "Point", "coordinates": [116.402, 39.902]}
+    assert body["competent_department"] == {"id": reg.dept(PARKS), "name": PARKS}
+    assert body["owner_department"] is None and body["state_name"] == "完好"
+    assert body["census_date"] == "2026-03-01" and body["version"] == 1
+    (created,) = client.get(f"/api/v1/components/{reg.cover}/history", headers=admin).json()
+    assert set(created) == HISTORY_FIELDS
+    assert created["source"] == {"file_name": "form", "file_format": "form"}
+
+
+def test_a_component_outside_the_scope_is_not_found(client: TestClient, reg: Registry) -> None:
+    supervisor = api_token(client, "supervisor")  # subdistrict A; the bin is in B
+    for path in (f"/api/v1/components/{reg.bin}", f"/api/v1/components/{reg.bin}/history"):
+        response = client.get(path, headers=supervisor)
+        assert response.status_code == 404 and response.json()["code"] == "component_not_found"
+    assert client.get(f"/api/v1/components/{reg.cover}", headers=supervisor).status_code == 200
+    listed = client.get("/api/v1/components", headers=supervisor).json()
+    assert [c["identifier"] for c in listed["items"]] == [reg.cover]
+
+
+def test_search_filters_and_paging(
+    client: TestClient, reg: Registry, admin: dict[str, str]
+) -> None:
+    def found(**params: object) -> list[str]:
+        body = client.get("/api/v1/components", params=params, headers=admin).json()
+        return [c["identifier"] for c in body["items"]]
+
+    assert found(q="gsjg") == [reg.cover]
+    assert found(q=DISTRICT + "03") == [reg.bin]
+    assert found(community_code=COMM_B1) == [reg.bin]
+    assert found(class_code=WATER_COVER, state="intact") == [reg.cover]
+    assert found(department_id=reg.dept(WORKS)) == [reg.bin]
+    page = client.get("/api/v1/components", params={"per_page": 1}, headers=admin).json()
+    assert (page["total"], page["pages"], page["per_page"]) == (2, 2, 1)
+    bad = client.get("/api/v1/components", params={"grid_code": "A1"}, headers=admin)
+    assert bad.status_code == 422 and bad.json()["code"] == "invalid_grid_filter"
+
+
+def test_creating_one_component(client: TestClient, reg: Registry, admin: dict[str, str]) -> None:
+    new = {
+        "class_code": BIN,
+        "lon": 116.405,
+        "lat": 39.905,
+        "competent_department_id": reg.dept(WORKS),
+    }
+    response = client.post("/api/v1/components", json=new, headers=admin)
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["identifier"] == f"{DISTRICT}{BIN}000002" and body["community_code"] == COMM_A1
+    again = client.post("/api/v1/components", json=new, headers=admin)
+    assert again.status_code == 422 and again.json()["code"] == "likely_duplicate"
+    allowed = client.post(
+        "/api/v1/components", json={**new, "allow_duplicate": True}, headers=admin
+    )
+    assert allowed.status_code == 201
+    line = {"type": "LineString", "coordinates": [[116.401, 39.901], [116.402, 39.901]]}
+    road = client.post(
+        "/api/v1/components",
+        json={"class_code": "02017", "geometry": line, "competent_department_id": reg.dept(WORKS)},
+        headers=admin,
+    )
+    assert road.status_code == 201 and road.json()["geometry"]["type"] == "LineString"
+    broken = client.post(
+        "/api/v1/components", json={"class_code": BIN, "geometry": {"type": "Nope"}}, headers=admin
+    )
+    assert broken.status_code == 422 and broken.json()["code"] == "geojson_invalid"
+    nowhere = client.post(
+        "/api/v1/components",
+        json={"class_code": BIN, "competent_department_id": reg.dept(WORKS)},
+        headers=admin,
+    )
+    assert nowhere.json()["code"] == "missing_geometry"
+
+
+def test_an_edit_is_conditional_on_the_version_read(
+    client: TestClient, reg: Registry, admin: dict[str, str]
+) -> None:
+    path = f"/api/v1/components/{reg.bin}"
+    edit = {
+        "expected_version": 1,
+        "state": "damaged",
+        "reason": "箱体破损",
+        "maintainer_department_id": None,
+    }
+    response = client.patch(path, json=edit, headers=admin)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["version"], body["state"], body["maintainer_department"]) == (2, "damaged", None)
+    stale = client.patch(path, json={"expected_version": 1, "note": "迟到的修改"}, headers=admin)
+    assert stale.status_code == 409 and stale.json()["code"] == "component_changed_meanwhile"
+    created, edited = client.get(f"{path}/history", headers=admin).json()
+    assert (edited["version"], edited["action"], edited["actor_name"]) == (2, "updated", "admin")
+    assert edited["reason"] == "箱体破损" and edited["source"] is None
+    assert edited["changes"] == {
+        "state": ["intact", "damaged"],
+        "maintainer_department": [PARKS, None],
+    }
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        ({"class_code": BIN}, "class_change_refused"),
+        ({"competent_department_id": None}, "not_clearable"),
+        ({"state": "lost"}, "reason_required"),
+        ({"geometry": {"type": "Point", "coordinates": [116.5, 39.95]}}, "outside_managed_area"),
+    ],
+)
+def test_a_refused_edit_answers_its_code(
+    client: TestClient, reg: Registry, admin: dict[str, str], edit: dict[str, object], code: str
+) -> None:
+    response = client.patch(
+        f"/api/v1/components/{reg.cover}", json={"expected_version": 1, **edit}, headers=admin
+    )
+    assert response.status_code == 422 and response.json()["code"] == code
+
+
+def test_bulk_state_change(client: TestClient, reg: Registry, admin: dict[str, str]) -> None:
+    body = {"identifiers": [reg.cover, reg.bin], "state": "removed", "reason": "道路改造，已拆除"}
+    response = client.post("/api/v1/components/state", json=body, headers=admin)
+    assert response.status_code == 200, response.text
+    assert response.json() == {
+        "state": "removed",
+        "changed": 2,
+        "unchanged": 0,
+        "identifiers": [reg.cover, reg.bin],
+    }
+    assert client.get("/api/v1/components", headers=admin).json()["total"] == 0
+    unknown = {**body, "identifiers": [f"{DISTRICT}{BIN}000077"]}
+    refused = client.post("/api/v1/components/state", json=unknown, headers=admin)
+    assert refused.status_code == 404 and refused.json()["code"] == "components_not_found"
+    why = client.post("/api/v1/components/state", json={**body, "reason": " "}, headers=admin)
+    assert why.status_code == 422 and why.json()["code"] == "reason_required"
+
+
+def test_writes_are_for_administrators(client: TestClient, reg: Registry) -> None:
+    leader = api_token(client, "leader")
+    response = client.patch(
+        f"/api/v1/components/{reg.cover}", json={"expected_version": 1, "note": "x"}, headers=leader
+    )
+    assert response.status_code == 403 and response.json()["code"] == "permission_denied"
+
+
+def test_the_routes_are_documented(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert {"get", "post"} <= set(paths["/api/v1/components"])
+    assert {"get", "patch"} <= set(paths["/api/v1/components/{identifier}"])
+    assert "/api/v1/components/{identifier}/history" in paths
+    assert "post" in paths["/api/v1/components/state"]
