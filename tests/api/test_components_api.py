@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import pytest
 from fastapi.testclient import TestClient
+from httpx import Response
 
 from gridcity.bootstrap import Container
-from tests.factories import COMM_A1, COMM_B1, DISTRICT, api_token
+from tests.factories import COMM_A1, COMM_B1, DISTRICT, api_token, browser_login, csrf_of
 from tests.services.test_components import BIN, PARKS, WATER_COVER, WORKS, Registry, build_registry
 
 VIEW_FIELDS = {
@@ -185,3 +186,101 @@ def test_the_routes_are_documented(client: TestClient) -> None:
     assert {"get", "patch"} <= set(paths["/api/v1/components/{identifier}"])
     assert "/api/v1/components/{identifier}/history" in paths
     assert "post" in paths["/api/v1/components/state"]
+
+
+# --- admin pages ----------------------------------------------------------------------------
+
+
+def _submit(client: TestClient, page: str, action: str, data: dict[str, object]) -> Response:
+    """Open a page and post one of its forms with the page's CSRF token."""
+    token = csrf_of(client.get(page).text)
+    return client.post(action, data={**data, "csrf_token": token}, follow_redirects=False)
+
+
+def _edit_form(reg: Registry, **changes: object) -> dict[str, object]:
+    """The detail page's edit form as a browser posts it unchanged, plus the changes."""
+    return {
+        "expected_version": "1",
+        "name": "供水井盖",
+        "competent_department_id": str(reg.dept(PARKS)),
+        "owner_department_id": "",
+        "maintainer_department_id": "",
+        "census_date": "2026-03-01",
+        "changed_on": "",
+        "data_source": "",
+        "accuracy": "",
+        "position_text": "",
+        "note": "",
+        "geometry": "",
+        "reason": "",
+        **changes,
+    }
+
+
+def test_the_list_page_is_chinese_scoped_and_searchable(client: TestClient, reg: Registry) -> None:
+    browser_login(client, "supervisor")
+    page = client.get("/admin/components")
+    assert page.status_code == 200
+    assert "部件" in page.text and 'href="/admin/components"' in page.text  # the nav entry
+    assert reg.cover in page.text and reg.bin not in page.text  # the bin is outside the scope
+    assert 'data-testid="bulk-form"' in page.text and 'name="identifier"' not in page.text
+    table = client.get("/admin/components", params={"q": "gsjg"}, headers={"HX-Request": "true"})
+    assert "<html" not in table.text and reg.cover in table.text
+
+
+def test_the_detail_page_shows_who_changed_what_when_and_why(
+    client: TestClient, reg: Registry
+) -> None:
+    browser_login(client, "admin")
+    path = f"/admin/components/{reg.cover}"
+    saved = _submit(client, path, path, _edit_form(reg, note="井盖松动", reason="巡查复核"))
+    assert saved.status_code == 303, saved.text
+    page = client.get(path).text
+    history = page[page.index('data-testid="component-history"') :]
+    first = history[history.index('data-testid="history-row"') :].split("</tr>")[0]
+    assert "admin" in first and "修改" in first and "巡查复核" in first
+    assert "备注" in first and "井盖松动" in first  # the field and its new value
+    assert "来自 form（form）" in history  # the creation's source
+    assert '"type": "Point"' in page  # the map's geometry
+    browser_login(client, "supervisor")
+    readonly = client.get(path).text
+    assert 'data-testid="edit-form"' not in readonly and "巡查复核" in readonly
+
+
+def test_an_edit_needs_a_reason_and_a_stale_form_is_a_conflict(
+    client: TestClient, reg: Registry
+) -> None:
+    browser_login(client, "admin")
+    path = f"/admin/components/{reg.cover}"
+    why = _submit(client, path, path, _edit_form(reg, note="无原因"))
+    assert why.status_code == 422 and "请说明原因" in why.text
+    assert "无原因" in why.text  # what was typed is kept
+    assert _submit(client, path, path, _edit_form(reg, note="一", reason="一")).status_code == 303
+    stale = _submit(client, path, path, _edit_form(reg, note="二", reason="二"))
+    assert stale.status_code == 409 and "已被他人修改" in stale.text
+
+
+def test_the_state_form_and_the_bulk_state_change(client: TestClient, reg: Registry) -> None:
+    browser_login(client, "admin")
+    path = f"/admin/components/{reg.cover}"
+    single = _submit(
+        client, path, f"{path}/state", {"expected_version": "1", "state": "lost", "reason": "被盗"}
+    )
+    assert single.status_code == 303
+    assert "丢失" in client.get(path).text
+    bulk = _submit(
+        client,
+        "/admin/components",
+        "/admin/components/state",
+        {"identifier": [reg.cover, reg.bin], "state": "removed", "reason": "道路改造",
+         "back": "q=110101"},
+    )  # fmt: skip
+    assert bulk.status_code == 303 and bulk.headers["location"].startswith("/admin/components?q=")
+    assert reg.cover not in client.get("/admin/components").text  # removed leave the list
+    refused = _submit(
+        client,
+        "/admin/components",
+        "/admin/components/state",
+        {"identifier": [reg.cover], "state": "intact", "reason": ""},
+    )
+    assert refused.status_code == 422 and "请说明原因" in refused.text
