@@ -114,6 +114,20 @@ def _confirmed_import(container: Container) -> dict[str, Any]:
     return {"fingerprint": fingerprint}
 
 
+COMPONENT = f"{DISTRICT}01001000001"  # the fixture's 供水井盖 in community A1 (see _component)
+
+
+def _new_component(city: SmallCity) -> dict[str, Any]:
+    """A 垃圾箱 in community A1."""
+    department = next(iter(city.department_ids.values()))
+    return {
+        "class_code": "03005",
+        "lon": 116.405,
+        "lat": 39.905,
+        "competent_department_id": department,
+    }
+
+
 def _division(_city: SmallCity) -> dict[str, Any]:
     return {"code": "110101001003", "name": "新社区", "level": "community"}
 
@@ -269,6 +283,22 @@ API = [
         ADMIN,
         lambda c: {"code_set": "cjt214_2007", "dry_run": True},
     ),
+    Endpoint("GET", "/api/v1/components?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/{component}", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/{component}/history", EVERY_STAFF),
+    Endpoint("POST", "/api/v1/components", ADMIN, lambda c: _new_component(c)),
+    Endpoint(
+        "PATCH",
+        "/api/v1/components/{component}",
+        ADMIN,
+        lambda c: {"expected_version": 1, "note": "复核"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/components/state",
+        ADMIN,
+        lambda c: {"identifiers": [COMPONENT], "state": "damaged", "reason": "破损"},
+    ),
     Endpoint(
         "POST",
         "/api/v1/coords/convert",
@@ -365,6 +395,26 @@ PAGES = [
             "code": "21",
             "name_zh": "扩展部件",
         },
+    ),
+    Endpoint("GET", "/admin/components?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/admin/components/{component}", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/components/{component}",
+        ADMIN,
+        lambda c: {"expected_version": "1", "note": "复核", "reason": "复核"},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/components/{component}/state",
+        ADMIN,
+        lambda c: {"expected_version": "1", "state": "damaged", "reason": "破损"},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/components/state",
+        ADMIN,
+        lambda c: {"identifier": COMPONENT, "state": "damaged", "reason": "破损"},
     ),
     Endpoint("GET", "/admin/shifts", EVERY_STAFF),
     Endpoint(
@@ -481,8 +531,11 @@ def city(container, request: pytest.FixtureRequest) -> SmallCity:
     _patrol_area_with_people(container, built)
     _spare_shift(container)
     callspec = getattr(request.node, "callspec", None)
-    if callspec is None or "/catalog" in str(callspec.params.get("endpoint", "")):
+    endpoint = str(callspec.params.get("endpoint", "")) if callspec is not None else ""
+    if callspec is None or "/catalog" in endpoint or "/components" in endpoint:
         _catalog(container)
+    if callspec is None or "/components" in endpoint:
+        _component(container, built)
     return built
 
 
@@ -492,6 +545,18 @@ def _catalog(container) -> None:  # type: ignore[no-untyped-def]
     from tests.factories import SYSTEM, TEST_INFO
 
     catalog.load_standard_catalog(container.deps, SYSTEM, info=TEST_INFO)
+
+
+def _component(container, city: SmallCity) -> None:  # type: ignore[no-untyped-def]
+    """One 供水井盖 in community A1, looked after by the handler's department (``COMPONENT``)."""
+    from shapely.geometry import Point
+
+    from gridcity.services.components import NewComponent, create_component
+    from tests.factories import SYSTEM, TEST_INFO
+
+    department = next(iter(city.department_ids.values()))
+    data = NewComponent("01001", Point(116.402, 39.902), competent_department_id=department)
+    assert create_component(container.deps, SYSTEM, data, info=TEST_INFO).identifier == COMPONENT
 
 
 def _spare_shift(container) -> None:  # type: ignore[no-untyped-def]
@@ -561,6 +626,7 @@ def _resolve(path: str, city: SmallCity, role: Role) -> str:
         code_set="gbt47678_5_2026",
         kind="matter",
         code="06010",
+        component=COMPONENT,
     )
 
 
