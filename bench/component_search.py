@@ -35,7 +35,8 @@ from gridcity.bootstrap import Container, bootstrap
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.services import catalog, demo_city
-from gridcity.services.component_queries import component_history, get_component, list_components
+from gridcity.services.component_lists import list_components
+from gridcity.services.component_queries import component_history, get_component
 from gridcity.services.component_writes import ImportSource, NewComponents, add_components
 from gridcity.services.deps import RequestInfo
 from gridcity.services.locate import locate_points

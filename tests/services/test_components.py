@@ -18,7 +18,7 @@ from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor
 from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
-from gridcity.services import auth, catalog, catalog_admin, divisions
+from gridcity.services import auth, catalog, catalog_admin, component_lists, divisions
 from gridcity.services.catalog_admin import ClassEdit
 from gridcity.services.components import (
     MAX_STATE_BATCH,
@@ -300,6 +300,32 @@ def test_a_bad_filter_is_refused(reg: Registry, filters: dict[str, object], code
     with pytest.raises(InvalidInput) as refused:
         list_components(reg.container.deps, reg.admin, **filters)  # type: ignore[arg-type]
     assert refused.value.code == code
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {},
+        {"q": "gsjg"},
+        {"q": "景山东街"},
+        {"class_code": BIN},
+        {"community_code": SUB_A},
+        {"community_code": COMM_B1},
+        {"department_id": 1},
+        {"state": "intact"},
+    ],
+    ids=str,
+)
+def test_past_the_count_limit_the_same_components_are_listed(
+    reg: Registry, filters: dict[str, object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Above the limit, the total stops and SQLite walks the identifier index instead."""
+    exact = list_components(reg.container.deps, reg.admin, **filters)  # type: ignore[arg-type]
+    assert exact.exact
+    monkeypatch.setattr(component_lists, "COUNT_LIMIT", 0)
+    capped = list_components(reg.container.deps, reg.admin, **filters)  # type: ignore[arg-type]
+    assert [c.identifier for c in capped.items] == [c.identifier for c in exact.items]
+    assert (capped.total, capped.exact) == (0, not exact.items)
 
 
 def test_paging_counts_every_match(reg: Registry) -> None:

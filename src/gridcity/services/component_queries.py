@@ -37,11 +37,9 @@ from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.components import (
     STATE_NAMES_ZH,
     ComponentState,
-    parse_state,
 )
-from gridcity.domain.errors import InvalidInput, NotFound
+from gridcity.domain.errors import NotFound
 from gridcity.services.deps import ServiceDeps
-from gridcity.services.pagination import MAX_PER_PAGE, Page
 
 Clause = sa.ColumnElement[bool]
 CHINA_TZ = ZoneInfo("Asia/Shanghai")
@@ -98,25 +96,6 @@ class ComponentView:
 
 
 @dataclass(frozen=True)
-class ComponentSummary:
-    """One line of a component list."""
-
-    identifier: str
-    name: str
-    class_code: str
-    class_name: str
-    state: str
-    state_name: str
-    lon: float
-    lat: float
-    grid_code: str | None
-    community_code: str | None
-    competent_department: DepartmentRef
-    version: int
-    updated_at: datetime
-
-
-@dataclass(frozen=True)
 class HistoryEntry:
     """One step of a component's life: its creation, then every change (old → new, who, why)."""
 
@@ -142,7 +121,7 @@ def actor_departments(session: Session, actor: Actor) -> frozenset[int]:
     return frozenset(found)
 
 
-def _after_prefix(prefix: str) -> str | None:
+def after_prefix(prefix: str) -> str | None:
     """The least string above every string that starts with ``prefix`` (None: no bound)."""
     stem = prefix.rstrip("9")
     if not stem:
@@ -150,21 +129,33 @@ def _after_prefix(prefix: str) -> str | None:
     return stem[:-1] + chr(ord(stem[-1]) + 1)
 
 
-def starts_with(column: InstrumentedAttribute[Any], prefix: str) -> Clause:
+Column = InstrumentedAttribute[Any] | sa.ColumnElement[Any]
+
+
+def starts_with(column: Column, prefix: str) -> Clause:
     """``column`` begins with the digits ``prefix``, as a range a B-tree index answers (LIKE
     'p%' cannot use one in SQLite, nor in PostgreSQL outside the C collation)."""
-    upper = _after_prefix(prefix)
+    upper = after_prefix(prefix)
     lower: Clause = column >= prefix
     return sa.and_(lower, column < upper) if upper is not None else lower
 
 
-def in_division(code: str) -> Clause:
+def unindexed(column: InstrumentedAttribute[Any]) -> sa.ColumnElement[Any]:
+    """The same values as an expression no index answers (``x || ''``, ``x + 0``), so that
+    SQLite walks the identifier index instead of sorting every match of a dense filter."""
+    if isinstance(column.type, sa.String):
+        return column.concat("")
+    return column + 0
+
+
+def in_division(code: str, *, indexed: bool = True) -> Clause:
     """Components inside a division (or any prefix of division codes)."""
     if len(code) <= 6:
         return starts_with(Component.identifier, code)
+    grid = Component.grid_code if indexed else unindexed(Component.grid_code)
     return sa.or_(
-        starts_with(Component.grid_code, code),
-        sa.and_(Component.grid_code.is_(None), starts_with(Component.community_code, code)),
+        starts_with(grid, code),
+        sa.and_(grid.is_(None), starts_with(Component.community_code, code)),
     )
 
 
@@ -177,22 +168,24 @@ def _row_in_division(code: str, identifier: str, grid: str | None, community: st
     return (community or "").startswith(code)
 
 
-def _with_department(departments: Collection[int]) -> list[Clause]:
+def with_department(departments: Collection[int], *, indexed: bool = True) -> Clause:
+    """Components with one of these departments as competent, owner or maintainer."""
     ids = sorted(departments)
-    return [
-        Component.competent_department_id.in_(ids),
+    competent = Component.competent_department_id
+    return sa.or_(
+        (competent if indexed else unindexed(competent)).in_(ids),
         Component.owner_department_id.in_(ids),
         Component.maintainer_department_id.in_(ids),
-    ]
+    )
 
 
-def scope_clause(actor: Actor, departments: Collection[int]) -> Clause:
+def scope_clause(actor: Actor, departments: Collection[int], *, indexed: bool = True) -> Clause:
     """The components the actor may see, as a WHERE clause."""
     if actor.scope.everything:
         return sa.true()
-    terms = [in_division(code) for code in sorted(actor.scope.divisions)]
+    terms = [in_division(code, indexed=indexed) for code in sorted(actor.scope.divisions)]
     if departments:
-        terms += _with_department(departments)
+        terms.append(with_department(departments, indexed=indexed))
     return sa.or_(*terms) if terms else sa.false()
 
 
@@ -304,157 +297,6 @@ def get_component(deps: ServiceDeps, actor: Actor, identifier: str) -> Component
     require(actor, Permission.COMPONENT_READ)
     with deps.db.read() as session:
         return component_view(session, load_visible(session, actor, identifier))
-
-
-# --- lists ------------------------------------------------------------------------------------
-
-
-def _digits(value: str, refusal: InvalidInput) -> str:
-    """A code filter: digits only, else the given refusal."""
-    text = value.strip()
-    if not (text.isascii() and text.isdigit()):
-        raise refusal
-    return text
-
-
-def _search(session: Session, q: str) -> Clause:
-    """What ``q`` matches (see :func:`list_components`)."""
-    if q.isascii() and q.isdigit():
-        return starts_with(Component.identifier, q)
-    lowered = q.lower()
-    classes = list(
-        session.scalars(
-            sa.select(CatalogClass.id).where(
-                CatalogClass.kind == "component",
-                CatalogClass.level == "minor",
-                sa.or_(
-                    CatalogClass.name_zh.contains(q, autoescape=True),
-                    CatalogClass.initials.contains(lowered, autoescape=True),
-                ),
-            )
-        )
-    )
-    by_name = Component.name.contains(q, autoescape=True)
-    return sa.or_(Component.class_id.in_(classes), by_name) if classes else by_name
-
-
-def list_components(
-    deps: ServiceDeps,
-    actor: Actor,
-    *,
-    q: str = "",
-    class_code: str = "",
-    state: str = "",
-    department_id: int | None = None,
-    community_code: str = "",
-    grid_code: str = "",
-    include_removed: bool = False,
-    page: int = 1,
-    per_page: int = 20,
-) -> Page[ComponentSummary]:
-    """A page of components in the actor's scope, in identifier order (staff).
-
-    ``q`` of digits is an identifier prefix; any other text matches a part of the component's
-    name, or its class: a part of the class name or of its pinyin initials (``gsjg`` finds
-    供水井盖, ``jg`` every kind of 井盖). A component's name is its class name unless the survey
-    gave it another, so initials are matched through the class (one index lookup) rather than
-    stored per component. ``community_code`` takes any division code (district, subdistrict,
-    community); ``department_id`` matches any of the three departments. Removed components are
-    left out unless ``include_removed`` or the state filter asks for them.
-    """
-    require(actor, Permission.COMPONENT_READ)
-    per_page = max(1, min(per_page, MAX_PER_PAGE))
-    page = max(1, page)
-    where: list[Clause] = []
-    with deps.db.read() as session:
-        where.append(scope_clause(actor, actor_departments(session, actor)))
-        text = q.strip()
-        if text:
-            where.append(_search(session, text))
-        if class_code.strip():
-            code = _digits(
-                class_code,
-                InvalidInput(
-                    "invalid_class_filter", "A class code is digits: %(value)s", value=class_code
-                ),
-            )
-            where.append(
-                Component.class_id.in_(
-                    sa.select(CatalogClass.id).where(
-                        CatalogClass.kind == "component",
-                        CatalogClass.level == "minor",
-                        CatalogClass.code == code,
-                    )
-                )
-            )
-        if state.strip():
-            where.append(Component.state == parse_state(state).value)
-        elif not include_removed:
-            where.append(Component.state != ComponentState.REMOVED.value)
-        if department_id is not None:
-            where.append(sa.or_(*_with_department([department_id])))
-        if community_code.strip():
-            division = _digits(
-                community_code,
-                InvalidInput(
-                    "invalid_division_filter",
-                    "A division code is digits: %(value)s",
-                    value=community_code,
-                ),
-            )
-            where.append(in_division(division))
-        if grid_code.strip():
-            grid = _digits(
-                grid_code,
-                InvalidInput(
-                    "invalid_grid_filter", "A grid code is digits: %(value)s", value=grid_code
-                ),
-            )
-            where.append(Component.grid_code == grid)
-        total = session.scalar(sa.select(sa.func.count()).select_from(Component).where(*where))
-        rows = session.execute(
-            sa.select(
-                Component.identifier,
-                Component.name,
-                Component.class_code,
-                CatalogClass.name_zh,
-                Component.state,
-                Component.x,
-                Component.y,
-                Component.grid_code,
-                Component.community_code,
-                Component.competent_department_id,
-                Component.version,
-                Component.updated_at,
-            )
-            .join(CatalogClass, CatalogClass.id == Component.class_id)
-            .where(*where)
-            .order_by(Component.identifier)
-            .limit(per_page)
-            .offset((page - 1) * per_page)
-        ).all()
-        names = department_names(session, (r.competent_department_id for r in rows))
-    items = [
-        ComponentSummary(
-            identifier=r.identifier,
-            name=r.name,
-            class_code=r.class_code,
-            class_name=r.name_zh,
-            state=r.state,
-            state_name=state_name(r.state),
-            lon=r.x,
-            lat=r.y,
-            grid_code=r.grid_code,
-            community_code=r.community_code,
-            competent_department=DepartmentRef(
-                r.competent_department_id, names.get(r.competent_department_id, "")
-            ),
-            version=r.version,
-            updated_at=r.updated_at,
-        )
-        for r in rows
-    ]
-    return Page(items=items, total=total or 0, page=page, per_page=per_page)
 
 
 # --- history ----------------------------------------------------------------------------------

@@ -33,8 +33,13 @@ from gridcity.domain.components import (
 from gridcity.domain.errors import InvalidInput, NotFound
 from gridcity.services import audit
 from gridcity.services.component_edits import ComponentEdit, update_component
-from gridcity.services.component_queries import (
+from gridcity.services.component_lists import (
+    COUNT_LIMIT,
+    ComponentPage,
     ComponentSummary,
+    list_components,
+)
+from gridcity.services.component_queries import (
     ComponentView,
     DepartmentRef,
     HistoryEntry,
@@ -43,7 +48,6 @@ from gridcity.services.component_queries import (
     component_view,
     get_component,
     is_visible,
-    list_components,
 )
 from gridcity.services.component_writes import (
     COMPONENTS_STATE,
@@ -54,7 +58,9 @@ from gridcity.services.component_writes import (
 from gridcity.services.deps import RequestInfo, ServiceDeps
 
 __all__ = [
+    "COUNT_LIMIT",
     "MAX_STATE_BATCH",
+    "ComponentPage",
     "ComponentEdit",
     "ComponentRefused",
     "ComponentSummary",
