@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 from httpx import Response
 
 from gridcity.bootstrap import Container
+from gridcity.services import component_lists
 from tests.factories import COMM_A1, COMM_B1, DISTRICT, api_token, browser_login, csrf_of
 from tests.services.test_components import BIN, PARKS, WATER_COVER, WORKS, Registry, build_registry
 
@@ -70,7 +71,7 @@ def test_search_filters_and_paging(
     assert found(class_code=WATER_COVER, state="intact") == [reg.cover]
     assert found(department_id=reg.dept(WORKS)) == [reg.bin]
     page = client.get("/api/v1/components", params={"per_page": 1}, headers=admin).json()
-    assert (page["total"], page["pages"], page["per_page"]) == (2, 2, 1)
+    assert (page["total"], page["pages"], page["per_page"], page["exact"]) == (2, 2, 1, True)
     bad = client.get("/api/v1/components", params={"grid_code": "A1"}, headers=admin)
     assert bad.status_code == 422 and bad.json()["code"] == "invalid_grid_filter"
 
@@ -284,3 +285,17 @@ def test_the_state_form_and_the_bulk_state_change(client: TestClient, reg: Regis
         {"identifier": [reg.cover], "state": "intact", "reason": ""},
     )
     assert refused.status_code == 422 and "请说明原因" in refused.text
+
+
+def test_past_the_count_limit_the_list_says_more_match(
+    client: TestClient, reg: Registry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(component_lists, "COUNT_LIMIT", 1)
+    token = api_token(client, "admin")
+    browser_login(client, "admin")
+    page = client.get("/admin/components")
+    assert "匹配超过 1 个" in page.text and 'data-testid="next-page"' not in page.text
+    assert reg.cover in page.text and reg.bin in page.text
+    client.cookies.clear()
+    body = client.get("/api/v1/components", headers=token).json()
+    assert (body["total"], body["exact"], len(body["items"])) == (1, False, 2)

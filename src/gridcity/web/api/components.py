@@ -93,6 +93,12 @@ class ComponentSummaryOut(BaseModel):
     updated_at: datetime
 
 
+class ComponentPageOut(PageOut[ComponentSummaryOut]):
+    """One page of components; counting stops at 10,000 matches."""
+
+    exact: bool = Field(description="False when more than `total` components match")
+
+
 class HistoryEntryOut(BaseModel):
     """The creation (with its source file or "form") or one change: field → [old, new]."""
 
@@ -203,7 +209,7 @@ def _geometry(data: dict[str, Any] | None) -> BaseGeometry | None:
         raise InvalidInput("geojson_invalid", "Not valid GeoJSON: %(why)s", why=str(exc)) from None
 
 
-@router.get("", tags=TAGS, response_model=PageOut[ComponentSummaryOut], summary="Components")
+@router.get("", tags=TAGS, response_model=ComponentPageOut, summary="Components")
 def list_components(
     actor: ApiActor,
     deps: Deps,
@@ -219,7 +225,11 @@ def list_components(
     page: int = Query(1, ge=1),
     per_page: int = Query(20, ge=1, le=200),
 ) -> dict[str, object]:
-    """Components in your data scope, in identifier order; removed ones only when asked for."""
+    """Components in your data scope, in identifier order; removed ones only when asked for.
+
+    ``q`` of digits is an identifier prefix; other text names classes (part of the name or of
+    its pinyin initials) and finds their components, or, naming no class, is looked for in the
+    components' own names. The total is exact up to 10,000 (``exact``)."""
     result = components.list_components(
         deps,
         actor,
@@ -233,7 +243,7 @@ def list_components(
         page=page,
         per_page=per_page,
     )
-    return page_out(result, _summary)
+    return {**page_out(result, _summary), "exact": result.exact}
 
 
 @router.post(
