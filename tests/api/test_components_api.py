@@ -3,13 +3,18 @@ creation, conditional edits (409 on a stale version), history and bulk state cha
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from httpx import Response
 
+from gridcity.adapters.storage import LocalStorage
 from gridcity.bootstrap import Container
 from gridcity.services import component_lists
 from tests.factories import COMM_A1, COMM_B1, DISTRICT, api_token, browser_login, csrf_of
+from tests.services.test_component_photos import JPEG, PNG, WEBP
 from tests.services.test_components import BIN, PARKS, WATER_COVER, WORKS, Registry, build_registry
 
 VIEW_FIELDS = {
@@ -299,3 +304,73 @@ def test_past_the_count_limit_the_list_says_more_match(
     client.cookies.clear()
     body = client.get("/api/v1/components", headers=token).json()
     assert (body["total"], body["exact"], len(body["items"])) == (1, False, 2)
+
+
+# --- photos ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def storage(app: FastAPI, tmp_path: Path) -> LocalStorage:
+    """The app's file storage, in this test's folder."""
+    app.state.storage = LocalStorage(tmp_path / "files")
+    return app.state.storage
+
+
+def test_a_photo_is_uploaded_and_served_within_the_scope(
+    client: TestClient, reg: Registry, admin: dict[str, str], storage: LocalStorage
+) -> None:
+    upload = {"file": ("井盖.jpg", JPEG, "image/jpeg")}
+    response = client.post(
+        f"/api/v1/components/{reg.cover}/photos",
+        files=upload,
+        data={"reason": "现场"},
+        headers=admin,
+    )
+    assert response.status_code == 201, response.text
+    (url,) = response.json()["photo_urls"]
+    photo = client.get(url, headers=api_token(client, "supervisor"))
+    assert (photo.status_code, photo.headers["content-type"], photo.content) == (
+        200,
+        "image/jpeg",
+        JPEG,
+    )
+    other = client.post(
+        f"/api/v1/components/{reg.bin}/photos",
+        files={"file": ("a.png", PNG, "image/png")},
+        headers=admin,
+    )
+    hidden = client.get(other.json()["photo_urls"][0], headers=api_token(client, "supervisor"))
+    assert hidden.status_code == 404
+    fake = client.post(
+        f"/api/v1/components/{reg.cover}/photos",
+        files={"file": ("x.jpg", b"GIF89a", "image/jpeg")},
+        headers=admin,
+    )
+    assert fake.status_code == 415 and fake.json()["code"] == "photo_type"
+    none = client.post(
+        f"/api/v1/components/{reg.cover}/photos", data={"reason": "x"}, headers=admin
+    )
+    assert none.status_code == 422
+
+
+def test_the_detail_page_uploads_and_shows_photos(
+    client: TestClient, reg: Registry, storage: LocalStorage
+) -> None:
+    browser_login(client, "admin")
+    path = f"/admin/components/{reg.cover}"
+    token = csrf_of(client.get(path).text)
+    saved = client.post(
+        f"{path}/photos",
+        data={"csrf_token": token},
+        files={"file": ("p.webp", WEBP, "image/webp")},
+        follow_redirects=False,
+    )
+    assert saved.status_code == 303, saved.text
+    page = client.get(path).text
+    assert f"/api/v1/components/{reg.cover}/photos/" in page and "添加照片" in page
+    refused = client.post(
+        f"{path}/photos",
+        data={"csrf_token": token},
+        files={"file": ("p.txt", b"hello", "text/plain")},
+    )
+    assert refused.status_code == 415 and "照片须为 JPEG、PNG 或 WebP 图片" in refused.text

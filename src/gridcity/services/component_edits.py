@@ -301,7 +301,7 @@ def update_component(
             return component_view(session, row)
         if "state" in diff:
             why = check_reason(reason, required=True)
-        version = _stamp(session, row, expected_version, update.values, now)
+        version = stamp(session, row, expected_version, update.values, now)
         session.add(
             ComponentVersion(
                 component_id=row.id,
@@ -349,10 +349,11 @@ def _changed_meanwhile(row: Component, expected: int) -> Conflict:
     )
 
 
-def _stamp(
+def stamp(
     session: Session, row: Component, expected: int, values: dict[str, Any], now: datetime
 ) -> int:
-    """Write the values if the row is still at ``expected`` (else 409); returns the new version."""
+    """Write the values if the row is still at ``expected`` (else 409), bump the components
+    counter and stamp the row with it; returns the new version."""
     bump_version(session, COMPONENTS_STATE, now)
     session.flush()
     seq = read_versions(session)[COMPONENTS_STATE]

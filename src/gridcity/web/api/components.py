@@ -5,17 +5,19 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import Enum
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 from shapely.errors import ShapelyError
 from shapely.geometry import Point
 from shapely.geometry.base import BaseGeometry
 
 from gridcity.adapters.geo import from_geojson
+from gridcity.adapters.storage import LocalStorage, local_storage
 from gridcity.domain.errors import InvalidInput
-from gridcity.services import components
+from gridcity.services import component_photos, components
 from gridcity.services.components import (
     MAX_STATE_BATCH,
     ComponentEdit,
@@ -26,7 +28,7 @@ from gridcity.services.components import (
     NewComponent,
 )
 from gridcity.web.api.schemas import ERRORS, PageOut, page_out
-from gridcity.web.deps import ApiActor, Deps, Info
+from gridcity.web.deps import ApiActor, Deps, Info, container_of
 
 router = APIRouter(prefix="/components", responses=ERRORS)
 TAGS: list[str | Enum] = ["components"]
@@ -69,7 +71,8 @@ class ComponentOut(BaseModel):
     note: str
     attributes: dict[str, Any]
     attribute_fields: list[dict[str, Any]] = Field(description="The class's extension fields")
-    photos: list[Any]
+    photos: list[str] = Field(description="Storage keys of the photos")
+    photo_urls: list[str] = Field(description="Where to fetch each photo")
     version: int
     created_at: datetime
     updated_at: datetime
@@ -186,7 +189,30 @@ def component_out(view: ComponentView) -> ComponentOut:
     data.pop("class_id")
     for key in ("competent_department", "owner_department", "maintainer_department"):
         data[key] = _dept(data[key])
+    data["photo_urls"] = photo_urls(view)
     return ComponentOut(**data)
+
+
+def photo_urls(view: ComponentView) -> list[str]:
+    """The API paths of a component's photos."""
+    names = (str(key).rsplit("/", 1)[-1] for key in view.photos)
+    return [f"/api/v1/components/{view.identifier}/photos/{name}" for name in names]
+
+
+def storage_of(request: Request) -> LocalStorage:
+    """The app's file storage: ``app.state.storage`` when set (tests), else the local folder."""
+    found: LocalStorage | None = getattr(request.app.state, "storage", None)
+    return found or local_storage(container_of(request).settings)
+
+
+async def uploaded_photo(file: Annotated[UploadFile | None, File()] = None) -> bytes:
+    """The uploaded file's bytes, read up to one byte past the photo limit."""
+    if file is None or not file.filename:
+        raise InvalidInput("upload_missing", "Choose a file to upload")
+    return await file.read(component_photos.PHOTO_MAX_BYTES + 1)
+
+
+Upload = Annotated[bytes, Depends(uploaded_photo)]
 
 
 def _summary(item: ComponentSummary) -> ComponentSummaryOut:
@@ -314,3 +340,44 @@ def patch_component(
 def component_history(identifier: str, actor: ApiActor, deps: Deps) -> list[HistoryEntryOut]:
     """Its creation, then every change: who, when, what (old → new) and why."""
     return [_history(e) for e in components.component_history(deps, actor, identifier)]
+
+
+@router.post(
+    "/{identifier}/photos",
+    tags=TAGS,
+    response_model=ComponentOut,
+    status_code=201,
+    summary="Add a photo",
+)
+def add_photo(
+    identifier: str,
+    request: Request,
+    actor: ApiActor,
+    deps: Deps,
+    info: Info,
+    data: Upload,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> ComponentOut:
+    """Administrators; a JPEG, PNG or WebP image (multipart field ``file``) of at most 10 MB."""
+    storage = storage_of(request)
+    view = component_photos.add_photo(
+        deps, storage, actor, identifier, data, reason=reason, info=info
+    )
+    return component_out(view)
+
+
+@router.get(
+    "/{identifier}/photos/{name}",
+    tags=TAGS,
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}, "image/png": {}, "image/webp": {}}}},
+    summary="One photo",
+)
+def get_photo(
+    identifier: str, name: str, request: Request, actor: ApiActor, deps: Deps
+) -> Response:
+    """A photo of a component in your data scope."""
+    storage = storage_of(request)
+    photo = component_photos.get_photo(deps, storage, actor, identifier, name)
+    headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
+    return Response(photo.data, media_type=photo.media_type, headers=headers)

@@ -19,10 +19,11 @@ from gridcity.adapters.geo import from_geojson
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.components import DATA_SOURCES, ComponentState, check_reason
 from gridcity.domain.errors import DomainError, InvalidInput
-from gridcity.services import catalog, components, divisions
+from gridcity.services import catalog, component_photos, components, divisions
 from gridcity.services.components import ComponentEdit, ComponentView, HistoryEntry
 from gridcity.services.deps import ServiceDeps
 from gridcity.services.pagination import MAX_PER_PAGE
+from gridcity.web.api.components import Upload, photo_urls, storage_of
 from gridcity.web.deps import Deps, Info, PageActor
 from gridcity.web.i18n import N_, gettext_
 from gridcity.web.ui.admin_org import all_departments, every_page, render
@@ -44,6 +45,7 @@ ACTION_LABELS = {
     "created": N_("Created"),
     "updated": N_("Edited"),
     "state_changed": N_("State changed"),
+    "photo_added": N_("Photo added"),
 }
 FIELD_LABELS = {
     "name": N_("Name"),
@@ -60,6 +62,7 @@ FIELD_LABELS = {
     "accuracy": N_("Position accuracy"),
     "position_text": N_("Position description"),
     "note": N_("Note"),
+    "photos": N_("Photos"),
 }
 FILTERS = ("q", "class_code", "state", "department_id", "community_code", "include_removed")
 
@@ -200,6 +203,22 @@ def edit_component(
     return redirect(f"/admin/components/{identifier}", done="updated")
 
 
+@router.post("/admin/components/{identifier}/photos", response_class=HTMLResponse)
+def add_photo(
+    request: Request, actor: PageActor, deps: Deps, info: Info, identifier: str, data: Upload
+) -> Response:
+    """Add the uploaded photo, or show the page again with the reason it was refused."""
+    require(actor, Permission.COMPONENT_WRITE)
+    view = components.get_component(deps, actor, identifier)
+    storage = storage_of(request)
+    try:
+        component_photos.add_photo(deps, storage, actor, identifier, data, info=info)
+    except DomainError as exc:
+        raise_if_forbidden(exc)
+        return _render_component(request, actor, deps, view, error=exc)
+    return redirect(f"/admin/components/{identifier}", done="updated")
+
+
 @router.post("/admin/components/{identifier}/state", response_class=HTMLResponse)
 def change_state(
     request: Request, actor: PageActor, deps: Deps, info: Info, identifier: str, form: Posted
@@ -302,6 +321,7 @@ def _render_component(
             "basemap": basemap_config(settings),
         },
         "state_labels": STATE_LABELS,
+        "photo_urls": photo_urls(view),
         "departments": all_departments(deps, actor) if can_write else [],
         "data_sources": DATA_SOURCES,
         "can_write": can_write,
@@ -361,6 +381,8 @@ def _value(key: str, value: Any) -> str:
     """One old or new value of a change, for the history table."""
     if key == "state" and isinstance(value, str) and value in STATE_LABELS:
         return gettext_(STATE_LABELS[value])
+    if key == "photos" and isinstance(value, list):
+        return gettext_("%(n)s photos") % {"n": len(value)}
     if key == "geometry" and isinstance(value, dict):
         points = json.dumps(value.get("coordinates"), separators=(",", ":"))
         return f"{value.get('type', '')} {points[:80]}{'…' if len(points) > 80 else ''}"
