@@ -12,7 +12,7 @@ import pytest
 import sqlalchemy as sa
 from shapely.geometry import LineString, Point, box
 
-from gridcity.adapters.db.tables import AuditLog, Component, ComponentVersion, User
+from gridcity.adapters.db.tables import AuditLog, Component, ComponentVersion, Department, User
 from gridcity.adapters.spatial_index import read_versions
 from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor
@@ -411,6 +411,20 @@ def test_attributes_are_checked_against_the_class_fields(reg: Registry) -> None:
         with pytest.raises(InvalidInput) as refused:
             _edit(reg, reg.cover, ComponentEdit(attributes=attributes))
         assert refused.value.code == code
+
+
+def test_a_department_deactivated_since_stays_through_an_edit_but_is_not_chosen_anew(
+    reg: Registry,
+) -> None:
+    with reg.container.db.transaction() as session:
+        session.execute(
+            sa.update(Department).where(Department.id == reg.dept(PARKS)).values(is_active=False)
+        )
+    same = ComponentEdit(note="复核", competent_department_id=reg.dept(PARKS))
+    assert _edit(reg, reg.cover, same).note == "复核"  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput) as refused:
+        _edit(reg, reg.bin, ComponentEdit(owner_department_id=reg.dept(PARKS)))
+    assert refused.value.code == "unknown_department"
 
 
 def test_optional_fields_can_be_cleared(reg: Registry) -> None:

@@ -280,21 +280,24 @@ def update_component(
         if row.version != expected_version:
             raise _changed_meanwhile(row, expected_version)
         cls = session.get(CatalogClass, row.class_id)
-        names = _active_departments(
-            session,
-            [edit.competent_department_id, edit.owner_department_id, edit.maintainer_department_id],
+        current = (
+            row.competent_department_id,
+            row.owner_department_id,
+            row.maintainer_department_id,
         )
-        stored = dict(names)
-        stored.update(
-            _known_names(
-                session,
-                [
-                    row.competent_department_id,
-                    row.owner_department_id,
-                    row.maintainer_department_id,
-                ],
-            )
+        given = (
+            edit.competent_department_id,
+            edit.owner_department_id,
+            edit.maintainer_department_id,
         )
+        stored = _known_names(session, current)
+        # Only a department the edit changes must be active: a form sends the unchanged ones too.
+        names = {
+            **stored,
+            **_active_departments(
+                session, [d for d, c in zip(given, current, strict=True) if d != c]
+            ),
+        }
         update = _plan(row, cls, edit, place, names, today)
         diff = changes(_record(row, stored), update.record)
         if not diff:
