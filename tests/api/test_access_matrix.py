@@ -3,6 +3,7 @@ to the login page / answers 401), every allowed pair succeeds. Deny by default."
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from shapely.geometry import box
 
+from gridcity.adapters.storage import LocalStorage
 from gridcity.bootstrap import Container
 from gridcity.domain.access import STAFF_ROLES, Role
 from gridcity.services.grid_generation import proposal_fingerprint
@@ -112,6 +114,29 @@ def _confirmed_import(container: Container) -> dict[str, Any]:
         issued=issued, versions=data_versions(container.deps),
     )  # fmt: skip
     return {"fingerprint": fingerprint}
+
+
+# The fixture's 供水井盖 in community A1 (see _component), at version 2 after its photo.
+COMPONENT = f"{DISTRICT}01001000001"
+
+
+PHOTO = b"\xff\xd8\xff\xe0" + b"\x00" * 32  # a JPEG's first bytes are all a photo is checked for
+
+
+def _photo_upload() -> dict[str, Any]:
+    """A PNG photo (the fixture's component already has the JPEG one)."""
+    return {"file": ("photo.png", b"\x89PNG\r\n\x1a\n" + b"\x00" * 32, "image/png")}
+
+
+def _new_component(city: SmallCity) -> dict[str, Any]:
+    """A 垃圾箱 in community A1."""
+    department = next(iter(city.department_ids.values()))
+    return {
+        "class_code": "03005",
+        "lon": 116.405,
+        "lat": 39.905,
+        "competent_department_id": department,
+    }
 
 
 def _division(_city: SmallCity) -> dict[str, Any]:
@@ -280,6 +305,24 @@ API = [
         ADMIN,
         lambda c: {"code_set": "cjt214_2007", "dry_run": True},
     ),
+    Endpoint("GET", "/api/v1/components?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/{component}", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/{component}/history", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/{component}/photos/{photo}", EVERY_STAFF),
+    Endpoint("POST", "/api/v1/components/{component}/photos", ADMIN, lambda c: {}, _photo_upload),
+    Endpoint("POST", "/api/v1/components", ADMIN, lambda c: _new_component(c)),
+    Endpoint(
+        "PATCH",
+        "/api/v1/components/{component}",
+        ADMIN,
+        lambda c: {"expected_version": 2, "note": "复核"},
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/components/state",
+        ADMIN,
+        lambda c: {"identifiers": [COMPONENT], "state": "damaged", "reason": "破损"},
+    ),
     Endpoint(
         "POST",
         "/api/v1/coords/convert",
@@ -397,6 +440,27 @@ PAGES = [
             "name_zh": "扩展部件",
         },
     ),
+    Endpoint("GET", "/admin/components?q=gsjg", EVERY_STAFF),
+    Endpoint("GET", "/admin/components/{component}", EVERY_STAFF),
+    Endpoint(
+        "POST",
+        "/admin/components/{component}",
+        ADMIN,
+        lambda c: {"expected_version": "2", "note": "复核", "reason": "复核"},
+    ),
+    Endpoint("POST", "/admin/components/{component}/photos", ADMIN, lambda c: {}, _photo_upload),
+    Endpoint(
+        "POST",
+        "/admin/components/{component}/state",
+        ADMIN,
+        lambda c: {"expected_version": "2", "state": "damaged", "reason": "破损"},
+    ),
+    Endpoint(
+        "POST",
+        "/admin/components/state",
+        ADMIN,
+        lambda c: {"identifier": COMPONENT, "state": "damaged", "reason": "破损"},
+    ),
     Endpoint("GET", "/admin/shifts", EVERY_STAFF),
     Endpoint(
         "POST",
@@ -512,8 +576,13 @@ def city(container, request: pytest.FixtureRequest) -> SmallCity:
     _patrol_area_with_people(container, built)
     _spare_shift(container)
     callspec = getattr(request.node, "callspec", None)
-    if callspec is None or "/catalog" in str(callspec.params.get("endpoint", "")):
+    endpoint = str(callspec.params.get("endpoint", "")) if callspec is not None else ""
+    if callspec is None or "/catalog" in endpoint or "/components" in endpoint:
         _catalog(container)
+    if callspec is None or "/components" in endpoint:
+        storage = LocalStorage(request.getfixturevalue("tmp_path") / "files")
+        request.getfixturevalue("app").state.storage = storage
+        _component(container, built, storage)
     return built
 
 
@@ -536,6 +605,21 @@ def _catalog(container) -> None:  # type: ignore[no-untyped-def]
         info=TEST_INFO,
     )
     CATALOG_IDS["manual_mapping"] = pair.id
+
+
+def _component(container, city: SmallCity, storage: LocalStorage) -> None:  # type: ignore[no-untyped-def]
+    """One 供水井盖 in community A1, looked after by the handler's department (``COMPONENT``),
+    with one photo."""
+    from shapely.geometry import Point
+
+    from gridcity.services.component_photos import add_photo
+    from gridcity.services.components import NewComponent, create_component
+    from tests.factories import SYSTEM, TEST_INFO
+
+    department = next(iter(city.department_ids.values()))
+    data = NewComponent("01001", Point(116.402, 39.902), competent_department_id=department)
+    assert create_component(container.deps, SYSTEM, data, info=TEST_INFO).identifier == COMPONENT
+    add_photo(container.deps, storage, SYSTEM, COMPONENT, PHOTO, info=TEST_INFO)
 
 
 def _spare_shift(container) -> None:  # type: ignore[no-untyped-def]
@@ -606,6 +690,8 @@ def _resolve(path: str, city: SmallCity, role: Role) -> str:
         kind="matter",
         code="06010",
         manual_mapping=CATALOG_IDS.get("manual_mapping", 0),
+        component=COMPONENT,
+        photo=hashlib.sha256(PHOTO).hexdigest()[:32] + ".jpg",
     )
 
 
@@ -628,10 +714,13 @@ def test_api_endpoint_allows_exactly_its_roles(
     for role in STAFF_ROLES:
         headers = api_token(client, USERNAME[role])
         client.cookies.clear()
+        body = endpoint.body(city) if endpoint.body else None
         response = client.request(
             endpoint.method,
             _resolve(endpoint.path, city, role),
-            json=endpoint.body(city) if endpoint.body else None,
+            json=None if endpoint.files else body,
+            data=body if endpoint.files else None,
+            files=endpoint.files() if endpoint.files else None,
             headers=headers,
         )
         if role in endpoint.allowed and not _ok(response.status_code):

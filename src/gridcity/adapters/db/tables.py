@@ -456,6 +456,13 @@ class Component(Base):
             name="state",
         ),
         sa.CheckConstraint("accuracy IN ('A', 'B', 'C', '')", name="accuracy"),
+        sa.Index(
+            "ix_component_state_identifier",
+            "state",
+            "identifier",
+            sqlite_where=sa.text("state <> 'intact'"),
+            postgresql_where=sa.text("state <> 'intact'"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
