@@ -8,6 +8,7 @@ from gridcity.web.api import (
     audit,
     auth,
     catalog,
+    component_map,
     coords,
     departments,
     divisions,
@@ -31,5 +32,7 @@ for module in (
     layers,
     grid_settings,
     catalog,
+    # Before any router with /components/{identifier}: /components/near must match first.
+    component_map,
 ):
     api_router.include_router(module.router)
