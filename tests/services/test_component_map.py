@@ -97,9 +97,8 @@ def in_tile(rows: list[Stored], z: int, x: int, y: int) -> list[Stored]:
     return [r for r in rows if tile_of(r.x, r.y, z) == (x, y)]
 
 
-@pytest.fixture
-def inventory(container: Container, city: SmallCity) -> SmallCity:
-    """The small city with the standard catalog and 240 components over its district."""
+def build_inventory(container: Container) -> None:
+    """The standard catalog and 240 components over the small city's district."""
     catalog.load_standard_catalog(container.deps, SYSTEM, info=TEST_INFO)
     rng = np.random.default_rng(7)
     x0, y0, x1, y1 = DISTRICT_BOX
@@ -114,6 +113,12 @@ def inventory(container: Container, city: SmallCity) -> SmallCity:
         states=[STATES_ZH[(i // 3) % 4] for i in range(n)],
         competent=[DEPARTMENTS[(i // 2) % 2] for i in range(n)],
     )
+
+
+@pytest.fixture
+def inventory(container: Container, city: SmallCity) -> SmallCity:
+    """The small city with the standard catalog and 240 components over its district."""
+    build_inventory(container)
     return city
 
 
