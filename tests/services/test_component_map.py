@@ -13,7 +13,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from gridcity.adapters.component_index import STATES
+from gridcity.adapters.component_index import STATES, lonlat_of
 from gridcity.adapters.db.tables import Component
 from gridcity.adapters.spatial_index import bump_version, read_versions
 from gridcity.bootstrap import Container, bootstrap
@@ -155,6 +155,22 @@ def test_a_street_tile_lists_its_components_with_position_class_and_state(
             assert (view.points.x[k], view.points.y[k]) == (row.x, row.y)
             assert view.points.class_codes[k] == row.class_code
             assert view.points.states[k] == row.state
+
+
+def test_below_street_zoom_only_a_few_components_come_as_points(container, inventory) -> None:
+    z, (x, y) = 15, tile_of(116.411, 39.911, 15)
+    lon, lat = lonlat_of(np.array([x + 0.3, x + 0.7]), np.array([y + 0.7, y + 0.3]), z)
+    rng = np.random.default_rng(5)
+    spot = np.column_stack((rng.uniform(*lon, 300), rng.uniform(*lat, 300)))  # inside one z15 tile
+    add_at(container, spot, ["01037"] * 300)
+    street = component_map.component_tile(container.deps, SYSTEM, 15, x, y)
+    assert street.kind == "points" and street.total > component_map.SPARSE_POINTS
+    city = component_map.component_tile(container.deps, SYSTEM, 14, x // 2, y // 2)
+    assert city.kind == "clusters" and city.total > component_map.SPARSE_POINTS
+    sparse = component_map.component_tile(
+        container.deps, SYSTEM, 14, x // 2, y // 2, class_codes=["01001"]
+    )
+    assert sparse.kind == "points" and 0 < sparse.total <= component_map.SPARSE_POINTS
 
 
 def test_filters_by_class_state_and_department(container, inventory) -> None:

@@ -40,6 +40,10 @@ from gridcity.services.deps import ServiceDeps
 
 MAX_ZOOM = 22
 MAX_POINTS = 2000  # a tile with more components than this answers clusters
+# Below POINT_ZOOM a tile lists its components only when they are few (dots 16 px apart on
+# average): 2,000 dots on a city-zoom tile are a smudge, and its neighbours would show circles.
+POINT_ZOOM = 15
+SPARSE_POINTS = 256
 CELLS = (1, 2, 4, 8, 16, 32, 64)  # cluster grid sizes a tile may be split into (per side)
 DEFAULT_CELLS = 4  # 4 × 4 cells of 64 px on a 256 px tile: room for a labelled circle each
 MAX_FILTER_VALUES = 200
@@ -282,7 +286,8 @@ def component_tile(
     max_points: int = MAX_POINTS,
 ) -> TileView:
     """The components of Web-Mercator tile (z, x, y) in the actor's scope that pass the filters:
-    points when at most ``max_points``, else clusters on a ``cells × cells`` grid (all staff)."""
+    points when at most ``max_points`` (from zoom ``POINT_ZOOM`` on; below it at most
+    ``SPARSE_POINTS``), else clusters on a ``cells × cells`` grid (all staff)."""
     require(actor, Permission.COMPONENT_READ)
     if not check_tile(z, x, y, MAX_ZOOM):
         raise InvalidInput(
@@ -305,7 +310,8 @@ def component_tile(
     display = parse_crs(crs)
     index = component_index(deps, display)
     bits = min(int(cells).bit_length() - 1, INDEX_ZOOM - z)
-    tile = index.tile(z, x, y, _where(index, actor, chosen), max_points=max_points, cell_bits=bits)
+    limit = max_points if z >= POINT_ZOOM else min(max_points, SPARSE_POINTS)
+    tile = index.tile(z, x, y, _where(index, actor, chosen), max_points=limit, cell_bits=bits)
     text = f"{index.seq}|{display}|{cells}|{max_points}|{chosen.key()}|{_scope_key(actor.scope)}"
     tag = hashlib.sha256(text.encode()).hexdigest()[:24]
     return TileView(z, x, y, index.seq, tag, tile.total, 1 << bits, tile.points, tile.clusters)

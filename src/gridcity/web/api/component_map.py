@@ -55,7 +55,8 @@ class ClustersOut(BaseModel):
 
 class TileOut(BaseModel):
     """A tile's components that pass the filters: ``points`` when there are at most 2,000 of
-    them, else ``clusters``; ``seq`` is the inventory's change counter the answer reflects."""
+    them (from zoom 15; below it at most 256), else ``clusters``; ``seq`` is the inventory's
+    change counter the answer reflects."""
 
     z: int
     x: int
