@@ -467,25 +467,31 @@ def served(url: str) -> Iterator[str]:
         "GRIDCITY_RUN_JOBS_IN_PROCESS": "false",
         "GRIDCITY_LOG_LEVEL": "WARNING",
     }
+    log = tempfile.TemporaryFile()  # noqa: SIM115 (closed in the finally below)
     server = subprocess.Popen(
         [sys.executable, "-m", "gridcity", "serve", "--port", str(port)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log,
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
+        deadline = time.monotonic() + 180
+        while True:
             try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                if httpx.get(f"{base}/healthz", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
-                time.sleep(0.1)
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                log.seek(0)
+                raise RuntimeError("gridcity serve did not start: " + log.read()[-2000:].decode())
+            time.sleep(0.2)
         yield base
     finally:
         server.terminate()
         server.wait(10)
+        log.close()
 
 
 def http(url: str, tiles: dict[int, list[tuple[int, int]]], count: int) -> dict[str, Any]:
