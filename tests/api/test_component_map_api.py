@@ -44,7 +44,9 @@ def test_a_street_tile_answers_its_components_column_by_column(client, container
         assert (points["class_code"][k], points["state"][k]) == (row.class_code, row.state)
 
 
-def test_a_busy_city_tile_answers_clusters_and_big_answers_come_gzipped(client, container, inventory):
+def test_a_busy_city_tile_answers_clusters_and_big_answers_come_gzipped(
+    client, container, inventory
+):
     rng = np.random.default_rng(3)
     many = np.column_stack((rng.uniform(116.401, 116.419, 2100), rng.uniform(39.910, 39.919, 2100)))
     add_at(container, many, ["01037"] * 2100)

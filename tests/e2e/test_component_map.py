@@ -32,7 +32,9 @@ def live_inventory(sqlite_url: str) -> Iterator[tuple[LiveServer, Container, Sma
     city = build_small_city(container)
     build_inventory(container)
     rng = np.random.default_rng(11)
-    dense = np.column_stack((rng.uniform(116.401, 116.409, 2100), rng.uniform(39.911, 39.919, 2100)))
+    dense = np.column_stack(
+        (rng.uniform(116.401, 116.409, 2100), rng.uniform(39.911, 39.919, 2100))
+    )
     add_at(container, dense, ["03005"] * 2100)
     with LiveServer(container) as server:
         yield server, container, city
