@@ -32,6 +32,7 @@ import argparse
 import json
 import os
 import resource
+import shutil
 import socket
 import sqlite3
 import subprocess
@@ -602,7 +603,11 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         "max_points": component_map.MAX_POINTS,
         "extent_km": "12 x 12",
     }
-    result.update(one_database(f"sqlite:///{tempfile.mkdtemp()}/bench.db", args))
+    folder = tempfile.mkdtemp()
+    try:
+        result.update(one_database(f"sqlite:///{folder}/bench.db", args))
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
     if pg_reachable(args.database_url):
         with scratch_pg(args.database_url) as url:
             result.update(one_database(url, args))
