@@ -196,6 +196,8 @@ API = [
     Endpoint(
         "POST", "/api/v1/locate/batch", EVERY_STAFF, lambda c: {"points": [[116.405, 39.905]]}
     ),
+    Endpoint("GET", "/api/v1/components/tiles/12/3372/1552", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/components/near?lon=116.405&lat=39.905", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/geojson", EVERY_STAFF),
     Endpoint("GET", "/api/v1/grids/{grid}", EVERY_STAFF - {Role.HANDLER}),

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 
 from pwdlib import PasswordHash
 
+from gridcity.adapters.component_index import ComponentMaps
 from gridcity.adapters.db.engine import Database
 from gridcity.adapters.spatial_index import SpatialCache
 from gridcity.domain.passwords import LockoutPolicy, PasswordPolicy
@@ -31,6 +32,8 @@ class ServiceDeps:
     token_days: int = 30
     # Point-location indexes built by this process; checked against the database on each use.
     spatial_cache: SpatialCache = field(default_factory=SpatialCache, compare=False, repr=False)
+    # The component map index of this process, patched from the ``components`` counter (0011).
+    component_maps: ComponentMaps = field(default_factory=ComponentMaps, compare=False, repr=False)
 
 
 @dataclass(frozen=True)

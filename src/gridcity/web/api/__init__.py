@@ -8,6 +8,7 @@ from gridcity.web.api import (
     audit,
     auth,
     catalog,
+    component_map,
     components,
     coords,
     departments,
@@ -32,6 +33,8 @@ for module in (
     layers,
     grid_settings,
     catalog,
+    # Before the router with /components/{identifier}: /components/near must match first.
+    component_map,
     components,
 ):
     api_router.include_router(module.router)

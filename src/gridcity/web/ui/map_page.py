@@ -1,4 +1,5 @@
-"""The map: district, subdistricts and communities in the user's data scope, over an optional basemap."""
+"""The map: district, subdistricts and communities in the user's data scope, over an optional
+basemap, with the component layer (部件图层: clusters and points, a filter panel, details)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from shapely.geometry.base import BaseGeometry
 
 from gridcity.config import BasemapCrs, Settings
 from gridcity.domain.access import Actor, Permission, require
+from gridcity.domain.components import ComponentState
 from gridcity.domain.coords import FloatArray, wgs84_to_gcj02_array
 from gridcity.domain.divisions import DivisionLevel
 from gridcity.domain.errors import NotFound
-from gridcity.services import divisions
+from gridcity.services import component_map, divisions
 from gridcity.services.deps import ServiceDeps
 from gridcity.web.deps import ApiActor, Deps, PageActor
 from gridcity.web.i18n import N_, gettext_
@@ -39,6 +41,47 @@ SCRIPT_TEXT = {
     "failed": N_("The boundaries could not be loaded"),
     "empty": N_("No boundaries in your data scope yet"),
 }
+# Words of the component layer and its details panel (component_map.po).
+COMPONENT_TEXT = {
+    "components": N_("Components"),
+    "loadingComponents": N_("Loading components…"),
+    "componentsFailed": N_("The components could not be loaded"),
+    "nearby": N_("Components nearby"),
+    "noneNearby": N_("No component within %(m)s m"),
+    "failed": N_("The components could not be loaded"),
+    "detailsFailed": N_("The details could not be loaded: %(reason)s"),
+    "loadingDetails": N_("Loading details…"),
+    "identifier": N_("Identifier"),
+    "class": N_("Class"),
+    "state": N_("State"),
+    "competent": N_("Competent department"),
+    "owner": N_("Owner"),
+    "maintainer": N_("Maintainer"),
+    "grid": N_("Unit grid"),
+    "community": N_("Community"),
+    "census_date": N_("Census date"),
+    "changed_on": N_("Change date"),
+    "data_source": N_("Data source"),
+    "accuracy": N_("Position accuracy"),
+    "position_text": N_("Position"),
+    "note": N_("Note"),
+    "attributes": N_("Attributes"),
+    "lonlat": N_("Longitude, latitude"),
+    "version": N_("Version"),
+    "updated_at": N_("Last change"),
+    "history": N_("History"),
+    "noHistory": N_("No changes recorded"),
+    "historyFailed": N_("The history could not be loaded"),
+    "close": N_("Close"),
+}
+STATE_LABELS = {
+    ComponentState.INTACT: N_("Intact"),
+    ComponentState.DAMAGED: N_("Damaged"),
+    ComponentState.LOST: N_("Lost"),
+    ComponentState.OCCUPIED: N_("Occupied"),
+    ComponentState.ABANDONED: N_("Abandoned"),
+    ComponentState.REMOVED: N_("Removed"),
+}
 
 
 @router.get("", response_class=HTMLResponse)
@@ -52,8 +95,16 @@ def map_page(
     require(actor, Permission.MAP_VIEW)
     settings: Settings = request.app.state.container.settings
     focused, notice = _focus(deps, actor, focus.strip())
+    config = _config(settings, focused)
+    components = (
+        _components(settings, deps, actor) if actor.can(Permission.COMPONENT_READ) else None
+    )
+    if components is not None:
+        config["components"] = components
+        config["text"].update({key: gettext_(msgid) for key, msgid in COMPONENT_TEXT.items()})
     context = {
-        "config": _config(settings, focused),
+        "config": config,
+        "components": components,
         "focused": focused,
         "flashes": [("error", notice)] if notice else [],
     }
@@ -129,4 +180,40 @@ def _config(settings: Settings, focused: divisions.DivisionView | None) -> dict[
         "basemap": basemap,
         "focus": focused.code if focused else "",
         "text": {key: gettext_(msgid) for key, msgid in SCRIPT_TEXT.items()},
+    }
+
+
+def _components(settings: Settings, deps: ServiceDeps, actor: Actor) -> dict[str, Any]:
+    """What the component layer and its filter panel need: where tiles and details come from,
+    the classes and departments in the actor's scope (with counts) and the states."""
+    crs = "GCJ02" if needs_gcj02_shift(settings) else "WGS84"
+    choices = component_map.filter_choices(deps, actor, crs=crs)
+    return {
+        "tiles": "/api/v1/components/tiles/{z}/{x}/{y}",
+        "near": "/api/v1/components/near",
+        "detail": "/api/v1/components/{identifier}",
+        "history": "/api/v1/components/{identifier}/history",
+        "crs": crs,
+        "classes": [
+            {
+                "code": c.code,
+                "major": c.major,
+                "name": c.name,
+                "initials": c.initials,
+                "count": c.count,
+            }
+            for c in choices.classes
+        ],
+        "majors": choices.majors,
+        "departments": [
+            {"id": d.id, "name": d.name, "count": d.count} for d in choices.departments
+        ],
+        "states": [
+            {
+                "value": state.value,
+                "label": gettext_(label),
+                "shown": state is not ComponentState.REMOVED,
+            }
+            for state, label in STATE_LABELS.items()
+        ],
     }
