@@ -8,6 +8,7 @@ from gridcity.web.api import (
     audit,
     auth,
     catalog,
+    census,
     coords,
     departments,
     divisions,
@@ -31,5 +32,6 @@ for module in (
     layers,
     grid_settings,
     catalog,
+    census,
 ):
     api_router.include_router(module.router)

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gridcity.web.ui import (
     account,
     admin_catalog,
+    admin_census,
     admin_divisions,
     admin_grids,
     admin_import,
@@ -35,5 +36,6 @@ for module in (
     admin_layers,
     admin_import,
     admin_catalog,
+    admin_census,
 ):
     ui_router.include_router(module.router)
