@@ -243,6 +243,18 @@ class _ExcelWriter(_FileWriter):
         self.book.save(self.temp)
         super().finish()
 
+    def abort(self) -> None:
+        # Close the sheet's stream and drop openpyxl's own temporary file of its rows (a
+        # workbook never saved would keep it until the process exits).
+        try:
+            self.sheet.close()
+            writer = getattr(self.sheet, "_writer", None)
+            if writer is not None:
+                writer.cleanup()
+        except (OSError, ValueError):
+            pass
+        super().abort()
+
 
 class _GeoJsonWriter(_FileWriter):
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
