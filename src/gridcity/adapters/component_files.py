@@ -48,6 +48,7 @@ from gridcity.adapters.crs import STORED_EPSG, convert_points, is_projected, par
 from gridcity.adapters.file_support import check_size
 from gridcity.domain.census import CensusProblem
 from gridcity.domain.errors import DomainError, InvalidInput
+from gridcity.domain.imports import N_
 
 STORED = f"EPSG:{STORED_EPSG}"
 PROBLEM_CAP = 10_000  # problems kept (all are counted), as add_components keeps them
@@ -202,7 +203,7 @@ def read_components(
                 row,
                 "geometry",
                 "unreadable_geometry",
-                "The geometry cannot be used: %(reason)s",
+                N_("The geometry cannot be used: %(reason)s"),
                 reason=why,
             )
             result.geometry_rows.add(row)
@@ -249,7 +250,9 @@ def _values(
                     table.rows[i],
                     header,
                     "identifier_not_text",
-                    "The identifier %(value)s is stored as a number, which keeps only 15 digits; format the column as text and enter the identifiers again",
+                    N_(
+                        "The identifier %(value)s is stored as a number, which keeps only 15 digits; format the column as text and enter the identifiers again"
+                    ),
                     value=identifiers[i],
                 )
                 identifiers[i] = ""
@@ -312,7 +315,9 @@ def _positions(
                 row,
                 header,
                 "coordinates_not_in_crs",
-                "The coordinates %(x)s, %(y)s are not in %(crs)s; name the file's coordinate system",
+                N_(
+                    "The coordinates %(x)s, %(y)s are not in %(crs)s; name the file's coordinate system"
+                ),
                 x=float(xy[k, 0]),
                 y=float(xy[k, 1]),
                 crs=crs,
@@ -354,7 +359,7 @@ def _numbers(
                 table.rows[i],
                 header,
                 "invalid_coordinate",
-                "A coordinate is a number: %(value)s",
+                N_("A coordinate is a number: %(value)s"),
                 value=str(value),
             )
             result.geometry_rows.add(table.rows[i])
@@ -415,7 +420,7 @@ def _wkt_geometries(
                 row,
                 header,
                 "unreadable_wkt",
-                "Not a WKT geometry: %(value)s",
+                N_("Not a WKT geometry: %(value)s"),
                 value=texts[index[k]][:80],
             )
             result.geometry_rows.add(row)
@@ -434,7 +439,9 @@ def _wkt_geometries(
                     row,
                     header,
                     "coordinates_not_in_crs",
-                    "The coordinates of the geometry are not in %(crs)s; name the file's coordinate system",
+                    N_(
+                        "The coordinates of the geometry are not in %(crs)s; name the file's coordinate system"
+                    ),
                     crs=system,
                 )
                 result.geometry_rows.add(row)

@@ -2,8 +2,9 @@
 
 Import is all-or-nothing through the one write path: a refused file prints a table of its
 problems (row, column, reason; the first 50, then how many more) and exits 1, ``--report``
-writes all of them to a CSV file; a file that cannot be read at all exits 2. Progress (read,
-check, locate, write) goes to stderr: a bar on a terminal, one line per stage otherwise.
+writes all of them to a CSV file; a file that cannot be read at all exits 2 with one line.
+Progress bars (read, check, locate, write) go to stderr, and only to a terminal: redirected
+output stays exactly the result lines.
 """
 
 from __future__ import annotations
@@ -41,20 +42,16 @@ components_app = typer.Typer(
 
 
 class _Progress:
-    """The progress callback: a rich bar per stage on a terminal, else a line per stage."""
+    """The progress callback: a rich bar per stage (none when not on a terminal)."""
 
     def __init__(self, bars: Progress | None) -> None:
         self.bars = bars
         self.tasks: dict[str, TaskID] = {}
-        self.said: set[str] = set()
 
     def __call__(self, stage: str, done: int, total: int) -> None:
-        label = STAGES.get(stage, stage)
         if self.bars is None:
-            if stage not in self.said:
-                self.said.add(stage)
-                print(f"{label}…", file=sys.stderr, flush=True)
             return
+        label = STAGES.get(stage, stage)
         task = self.tasks.get(stage)
         if task is None:
             task = self.tasks[stage] = self.bars.add_task(label, total=max(total, 1))
