@@ -19,7 +19,7 @@ from gridcity.bootstrap import Container, bootstrap
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.census import CensusRefused
 from gridcity.domain.errors import Forbidden, InvalidInput, NotFound
-from gridcity.services import catalog, catalog_admin, census
+from gridcity.services import catalog, catalog_admin, census, census_export
 from gridcity.services.census import CensusOptions, ExportFilters
 from tests.conftest import FAST_HASHER, settings_for
 from tests.factories import (
@@ -368,7 +368,7 @@ def test_an_export_streams_in_chunks_and_keeps_to_the_data_scope(
         options=CensusOptions(),
         info=TEST_INFO,
     )
-    monkeypatch.setattr(census, "EXPORT_CHUNK", 1)
+    monkeypatch.setattr(census_export, "EXPORT_CHUNK", 1)
     seen: list[tuple[str, int, int]] = []
     everything = census.export_components(
         container.deps,
@@ -478,7 +478,7 @@ def test_an_excel_export_of_more_rows_than_a_sheet_holds_is_refused(
         options=CensusOptions(),
         info=TEST_INFO,
     )
-    monkeypatch.setattr(census, "EXCEL_MAX_ROWS", 2)
+    monkeypatch.setattr(census_export, "EXCEL_MAX_ROWS", 2)
     with pytest.raises(InvalidInput) as refused:
         census.export_components(
             container.deps, SYSTEM, tmp_path / "x.xlsx", format=ExportFormat.EXCEL

@@ -10,42 +10,25 @@ chunks with Core selects (never a list of ORM objects), so a million rows stream
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-import numpy as np
-import shapely
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
 
-from gridcity.adapters.component_columns import (
-    Abbreviations,
-    attribute_columns,
-    export_columns,
-)
-from gridcity.adapters.component_export import (
-    EXCEL_MAX_ROWS,
-    ExportFormat,
-    open_writer,
-)
 from gridcity.adapters.component_files import ComponentFile, ReadOptions, read_components
-from gridcity.adapters.db.tables import CatalogClass, Component, Department, Division
+from gridcity.adapters.db.tables import CatalogClass
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.catalog import CODE_SETS, parse_form_fields
 from gridcity.domain.census import CensusProblem, CensusRefused
 from gridcity.domain.components import (
     DUPLICATE_DISTANCE_DEFAULT_M,
-    STATE_NAMES_ZH,
-    ComponentState,
     check_duplicate_distance,
     check_reason,
-    parse_state,
 )
-from gridcity.domain.errors import InvalidInput, NotFound
 from gridcity.services.catalog import active_code_set
+from gridcity.services.census_export import ExportFilters, export_components
 from gridcity.services.component_writes import (
     AddResult,
     ImportSource,
@@ -53,6 +36,14 @@ from gridcity.services.component_writes import (
     add_components,
 )
 from gridcity.services.deps import RequestInfo, ServiceDeps
+
+__all__ = [
+    "CensusOptions",
+    "CensusResult",
+    "ExportFilters",
+    "export_components",
+    "import_census",
+]
 
 EXPORT_CHUNK = 5_000
 Advance = Callable[[str, int, int], None]
@@ -251,275 +242,3 @@ def _refusal(
     return CensusRefused(
         source, [*kept, *read.problems], total=total - dropped + read.problem_total
     )
-
-
-# --- export ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ExportFilters:
-    """Which components an export holds (all, by default, in the actor's data scope)."""
-
-    class_codes: tuple[str, ...] = ()
-    states: tuple[str, ...] = ()  # identifiers or Chinese names
-    under: str = ""  # a division code: components whose community or grid lies under it
-
-
-@dataclass
-class _Lookups:
-    departments: dict[int, tuple[str, str]] = field(default_factory=dict)  # id: (credit, name)
-    divisions: dict[str, str] = field(default_factory=dict)
-
-
-def export_components(
-    deps: ServiceDeps,
-    actor: Actor,
-    target: Path | IO[bytes],
-    *,
-    format: ExportFormat,
-    filters: ExportFilters = ExportFilters(),
-    abbreviations: Abbreviations = Abbreviations.GBT47678,
-    progress: Advance = _no_progress,
-) -> int:
-    """Write the components in the actor's data scope to a file (or a binary stream); returns
-    how many were written. Streams: rows are read and written a chunk at a time."""
-    require(actor, Permission.COMPONENT_READ)
-    where = _export_where(actor, filters)
-    shapefile = format is ExportFormat.SHAPEFILE
-    with deps.db.read() as session:
-        total = int(
-            session.scalar(sa.select(sa.func.count()).select_from(Component).where(*where)) or 0
-        )
-        if format is ExportFormat.EXCEL and total > EXCEL_MAX_ROWS:
-            raise InvalidInput(
-                "export_too_many_rows",
-                "An Excel sheet holds at most %(max)s rows; export CSV, GeoJSON or Shapefile, or fewer components",
-                max=EXCEL_MAX_ROWS,
-            )
-        base = export_columns(abbreviations, shapefile=shapefile)
-        attributes = attribute_columns(
-            _attribute_keys(session, where), [c for c, _ in base], shapefile=shapefile
-        )
-        lookups = _lookups(session)
-    columns = [c for c, _ in base] + list(attributes.values())
-    keys = [k for _, k in base]
-    if isinstance(target, Path):
-        return _export_to(
-            deps, target, format, columns, keys, attributes, where, lookups, total, progress
-        )
-    import tempfile
-
-    with tempfile.TemporaryDirectory(prefix="gridcity-export-") as folder:
-        path = Path(folder) / f"components{format.suffix}"
-        written = _export_to(
-            deps, path, format, columns, keys, attributes, where, lookups, total, progress
-        )
-        with path.open("rb") as fh:
-            while chunk := fh.read(1 << 20):
-                target.write(chunk)
-    return written
-
-
-def _export_to(
-    deps: ServiceDeps,
-    path: Path,
-    format: ExportFormat,
-    columns: list[str],
-    keys: list[str],
-    attributes: Mapping[str, str],
-    where: list[sa.ColumnElement[bool]],
-    lookups: _Lookups,
-    total: int,
-    progress: Advance,
-) -> int:
-    """Stream the selected rows into a file of the format."""
-    if not path.parent.is_dir():
-        raise InvalidInput(
-            "file_unwritable",
-            "Cannot write %(path)s: %(why)s",
-            path=str(path),
-            why="no such folder",
-        )
-    progress("export", 0, total)
-    names = sorted(attributes)
-    with open_writer(format, path, columns) as writer:
-        for chunk in _chunks(deps, where):
-            geoms = shapely.from_wkb(np.array([bytes(r.wkb) for r in chunk], dtype=object))
-            rows = []
-            for r in chunk:
-                values = _values(r, lookups)
-                attrs = r.attributes or {}
-                rows.append(
-                    [values[k] for k in keys] + [_attribute_text(attrs.get(n)) for n in names]
-                )
-            writer.write(geoms, rows)
-            progress("export", writer.count, total)
-        return writer.count
-
-
-def _export_where(actor: Actor, filters: ExportFilters) -> list[sa.ColumnElement[bool]]:
-    """The conditions of an export: data scope (divisions, as prefixes), then the filters."""
-    where: list[sa.ColumnElement[bool]] = []
-    scope = actor.scope
-    if not scope.everything:
-        prefixes = sorted(scope.divisions)
-        if not prefixes:
-            return [sa.false()]
-        where.append(sa.or_(*(_under(p) for p in prefixes)))
-    if filters.under:
-        code = filters.under.strip()
-        visible = scope.everything or any(
-            code.startswith(p) or p.startswith(code) for p in scope.divisions
-        )
-        if not code.isdigit() or not visible:
-            raise NotFound("division_not_found", "No division with code %(code)s", code=code)
-        where.append(_under(code))
-    if filters.class_codes:
-        where.append(Component.class_code.in_(sorted(set(filters.class_codes))))
-    if filters.states:
-        where.append(Component.state.in_(sorted({parse_state(s).value for s in filters.states})))
-    return where
-
-
-def _under(code: str) -> sa.ColumnElement[bool]:
-    """A component whose community, else grid, lies under a division code."""
-    return sa.or_(Component.community_code.startswith(code), Component.grid_code.startswith(code))
-
-
-def _attribute_keys(session: Session, where: list[sa.ColumnElement[bool]]) -> list[str]:
-    """Every extension attribute name the selected components carry."""
-    if session.get_bind().dialect.name == "postgresql":
-        keys = sa.func.json_object_keys(Component.attributes)
-        query = sa.select(keys).where(*where).distinct()
-    else:
-        each = sa.func.json_each(Component.attributes).table_valued("key")
-        query = (
-            sa.select(each.c.key)
-            .select_from(Component)
-            .join(each, sa.true())
-            .where(*where)
-            .distinct()
-        )
-    return sorted(str(k) for k in session.scalars(query))
-
-
-def _lookups(session: Session) -> _Lookups:
-    """Departments (credit code, name) and division names, for the named columns."""
-    out = _Lookups()
-    for id_, credit, name in session.execute(
-        sa.select(Department.id, Department.credit_code, Department.name)
-    ):
-        out.departments[int(id_)] = (str(credit or ""), str(name))
-    for code, name in session.execute(sa.select(Division.code, Division.name)):
-        out.divisions[str(code)] = str(name)
-    return out
-
-
-def _chunks(deps: ServiceDeps, where: list[sa.ColumnElement[bool]]) -> Iterator[Sequence[Any]]:
-    """The selected rows in id order, EXPORT_CHUNK at a time (keyset paging, Core selects)."""
-    geom = Component.__table__.c.geom
-    last = 0
-    while True:
-        with deps.db.read() as session:
-            postgres = session.get_bind().dialect.name == "postgresql"
-            wkb = (
-                sa.func.ST_AsBinary(geom, type_=sa.LargeBinary)
-                if postgres
-                else sa.type_coerce(geom, sa.LargeBinary)
-            )
-            chunk = session.execute(
-                sa.select(
-                    Component.id,
-                    Component.identifier,
-                    Component.class_code,
-                    Component.name,
-                    wkb.label("wkb"),
-                    Component.grid_code,
-                    Component.community_code,
-                    Component.competent_department_id,
-                    Component.owner_department_id,
-                    Component.maintainer_department_id,
-                    Component.state,
-                    Component.census_date,
-                    Component.changed_on,
-                    Component.data_source,
-                    Component.accuracy,
-                    Component.position_text,
-                    Component.note,
-                    Component.attributes,
-                )
-                .where(*where, Component.id > last)
-                .order_by(Component.id)
-                .limit(EXPORT_CHUNK)
-            ).all()
-        if not chunk:
-            return
-        yield chunk
-        last = int(chunk[-1].id)
-
-
-def _values(r: Any, lookups: _Lookups) -> dict[str, str]:
-    """Every value an export column can take, for one row."""
-
-    def department(id_: int | None) -> tuple[str, str, str]:
-        if id_ is None:
-            return "", "", ""
-        credit, name = lookups.departments.get(int(id_), ("", ""))
-        return credit, name, credit or name
-
-    competent, owner, maintainer = (
-        department(r.competent_department_id),
-        department(r.owner_department_id),
-        department(r.maintainer_department_id),
-    )
-    community = r.community_code or ""
-    subdistrict = community[:9]
-    return {
-        "identifier": r.identifier,
-        "class_code": r.class_code,
-        "name": r.name,
-        "competent_code": competent[0],
-        "competent_name": competent[1],
-        "competent_ref": competent[2],
-        "owner_code": owner[0],
-        "owner_name": owner[1],
-        "owner_ref": owner[2],
-        "maintainer_code": maintainer[0],
-        "maintainer_name": maintainer[1],
-        "maintainer_ref": maintainer[2],
-        "grid_code": r.grid_code or "",
-        "state": r.state,
-        "state_zh": STATE_NAMES_ZH[ComponentState(r.state)],
-        "census_date": _iso(r.census_date),
-        "census_date_compact": _compact(r.census_date),
-        "changed_on": _iso(r.changed_on),
-        "changed_on_compact": _compact(r.changed_on),
-        "data_source": r.data_source or "",
-        "accuracy": r.accuracy or "",
-        "position_text": r.position_text or "",
-        "note": r.note or "",
-        "subdistrict_code": subdistrict,
-        "subdistrict_name": lookups.divisions.get(subdistrict, "") if subdistrict else "",
-        "community_code": community,
-        "community_name": lookups.divisions.get(community, "") if community else "",
-    }
-
-
-def _iso(day: date | None) -> str:
-    return day.isoformat() if day else ""
-
-
-def _compact(day: date | None) -> str:
-    """YYYYMMDD, the 8-digit date of GB/T 47678.5 (CSRQ, BGRQ)."""
-    return day.strftime("%Y%m%d") if day else ""
-
-
-def _attribute_text(value: Any) -> str:
-    """An attribute value as a cell: booleans as true/false, numbers without a spurious .0."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
