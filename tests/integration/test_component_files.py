@@ -407,3 +407,15 @@ def test_export_formats_and_shapefile_names(tmp_path: Path) -> None:
     for abbreviations in Abbreviations:
         names = [c for c, _ in export_columns(abbreviations, shapefile=True)]
         assert all(len(n) <= 10 for n in names), names
+
+
+def test_a_geopackage_is_read_in_its_own_crs(tmp_path: Path) -> None:
+    from gridcity.adapters.feature_io import write_file
+
+    target = tmp_path / "部件.gpkg"
+    write_file(
+        target, [(Point(116.4012, 39.9012), {"GLBJMC": "垃圾箱", "ZGBMMC": "甲"})], crs="EPSG:4548"
+    )
+    found = read(target)
+    assert found.crs == "EPSG:4548" and found.values["name"] == ["垃圾箱"]
+    assert xy(found, 0) == (116.4012, 39.9012)

@@ -560,3 +560,45 @@ def test_an_export_to_a_stream_writes_the_file_into_it(
         census.export_components(container.deps, SYSTEM, stream, format=ExportFormat.GEOJSON) == 3
     )
     assert stream.getvalue().startswith(b'{"type":"FeatureCollection"')
+
+
+def test_a_shapefile_export_refuses_an_attribute_named_like_another_column(
+    container: Container, census_town: SmallCity, tmp_path: Path
+) -> None:
+    give_attributes(
+        container, "01001", [{"name": "lon", "label_zh": "经度", "label_en": "lon", "type": "text"}]
+    )
+    lines = [
+        "class_code,competent,PointX,PointY,attr_lon",
+        f"01001,{MUNICIPAL},116.4012,39.9012,东",
+    ]
+    census.import_census(
+        container.deps, SYSTEM, write_csv(tmp_path, lines), options=CensusOptions(), info=TEST_INFO
+    )
+    with pytest.raises(InvalidInput) as refused:
+        census.export_components(
+            container.deps, SYSTEM, tmp_path / "x.zip", format=ExportFormat.SHAPEFILE
+        )
+    assert refused.value.code == "export_attribute_name_taken"
+    target = tmp_path / "x.csv"
+    assert census.export_components(container.deps, SYSTEM, target, format=ExportFormat.CSV) == 1
+    assert "attr_lon" in target.read_text("utf-8-sig").splitlines()[0]
+
+
+def test_an_export_into_a_missing_folder_and_a_bad_duplicate_distance_are_refused(
+    container: Container, census_town: SmallCity, tmp_path: Path
+) -> None:
+    with pytest.raises(InvalidInput) as unwritable:
+        census.export_components(
+            container.deps, SYSTEM, tmp_path / "none" / "x.csv", format=ExportFormat.CSV
+        )
+    assert unwritable.value.code == "file_unwritable"
+    with pytest.raises(InvalidInput) as distance:
+        census.import_census(
+            container.deps,
+            SYSTEM,
+            write_csv(tmp_path, good_rows()),
+            options=CensusOptions(duplicate_distance_m=500),
+            info=TEST_INFO,
+        )
+    assert distance.value.code == "invalid_duplicate_distance"

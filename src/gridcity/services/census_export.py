@@ -330,11 +330,16 @@ class _Cells:
         return get
 
     @staticmethod
-    def attributes(text: str | None, names: Sequence[str]) -> list[str]:
-        """The row's extension attributes, one cell per attribute name of the export."""
+    def attributes(data: str | Mapping[str, Any] | None, names: Sequence[str]) -> list[str]:
+        """The row's extension attributes, one cell per attribute name of the export (their
+        JSON text from SQLite; psycopg decodes PostgreSQL's json itself)."""
         if not names:
             return []
-        values: Mapping[str, Any] = json.loads(text) if text and text != "{}" else {}
+        values: Mapping[str, Any]
+        if isinstance(data, str):
+            values = json.loads(data) if data != "{}" else {}
+        else:
+            values = data or {}
         return [_attribute_text(values.get(n)) for n in names]
 
 
