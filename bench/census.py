@@ -9,6 +9,7 @@ however many rows it writes). Prints one JSON line.
 
     .venv/bin/python bench/census.py [--n 1000000] [--formats csv,geojson,shapefile,xlsx]
         [--database-url URL]
+    .venv/bin/python bench/census.py --read FILE   # only: read a census file (rows/s, peak)
 """
 
 from __future__ import annotations
@@ -121,9 +122,27 @@ def main() -> None:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--export-child", nargs=3, metavar=("URL", "FORMAT", "TARGET"))
+    parser.add_argument("--read", metavar="FILE", help="only time reading this census file")
     args = parser.parse_args()
     if args.export_child:
         _export_child(*args.export_child)
+        return
+    if args.read:
+        started = time.perf_counter()
+        found = read_components(Path(args.read), ReadOptions(class_digits=5))
+        seconds = time.perf_counter() - started
+        print(
+            json.dumps(
+                {
+                    "bench": "census-read",
+                    "file": Path(args.read).name,
+                    "rows": len(found.rows),
+                    "problems": found.problem_total,
+                    "rows_per_s": round(len(found.rows) / seconds),
+                    "peak_mb": _peak_mb(),
+                }
+            )
+        )
         return
     folder = Path(tempfile.mkdtemp(prefix="gridcity-bench-census-"))
     url = args.database_url or f"sqlite:///{folder}/census.db"

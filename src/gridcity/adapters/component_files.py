@@ -236,11 +236,9 @@ def _values(
     digits = options.class_digits
     if "class_code" in fields and digits:
         # A spreadsheet drops the leading zero of a code it took for a number (0101 → 101).
-        raw = table.cells[fields["class_code"]]
-        for i, value in enumerate(raw):
-            code = class_codes[i]
-            if code.isdigit() and (len(code) == digits - 1 or not isinstance(value, str)):
-                class_codes[i] = code.zfill(digits)
+        short = {c for c in set(class_codes) if c.isdigit() and len(c) == digits - 1}
+        if short:
+            class_codes = [c.zfill(digits) if c in short else c for c in class_codes]
     identifiers = texts("identifier")
     if identifiers is not None:
         header = columns.header("identifier") or "identifier"
@@ -276,17 +274,14 @@ def _values(
 
 def _texts(cells: Sequence[Any]) -> list[str]:
     """A column as text, repeated values sharing one string (census columns repeat a lot)."""
-    seen: dict[str, str] = {}
-    out: list[str] = []
-    for value in cells:
-        if isinstance(value, str):
-            text = seen.get(value)
-            if text is None:
-                text = seen[value] = value.strip()
-        else:
-            text = text_of(value)
-        out.append(text)
-    return out
+    try:
+        distinct = set(cells)
+    except TypeError:  # unhashable values (a JSON list or object in GeoJSON)
+        return [text_of(v) for v in cells]
+    if any(isinstance(v, bool) for v in distinct):  # True == 1: keep them apart
+        return [text_of(v) for v in cells]
+    text = {v: text_of(v) for v in distinct}
+    return [text[v] for v in cells]
 
 
 # --- positions of CSV and Excel rows -----------------------------------------------------------
@@ -323,7 +318,8 @@ def _positions(
                 crs=crs,
             )
             result.geometry_rows.add(row)
-        good = np.setdiff1d(np.arange(len(index)), np.asarray(bad, dtype=np.int64))
+        good = np.ones(len(index), dtype=bool)
+        good[bad] = False
         geoms[index[good]] = shapely.points(stored[good])
     if has_wkt.any():
         _wkt_geometries(table, columns, wkt_cells, has_wkt, crs, geoms, problems, result)
@@ -341,28 +337,32 @@ def _numbers(
     """A coordinate column as numbers (NaN where empty); a cell that is not a number is a problem."""
     cells = table.cells[columns.fields[name]]
     header = columns.header(name) or name
-    out = np.full(len(cells), np.nan)
-    for i, value in enumerate(cells):
-        if not wanted[i] or value is None or value == "":
-            continue
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            out[i] = float(value)
-            continue
-        try:
-            number = float(str(value).strip())
-        except ValueError:
-            number = np.nan
-        if np.isfinite(number):
-            out[i] = number
-        else:
-            problems.add(
-                table.rows[i],
-                header,
-                "invalid_coordinate",
-                N_("A coordinate is a number: %(value)s"),
-                value=str(value),
-            )
-            result.geometry_rows.add(table.rows[i])
+    try:  # numpy parses the numbers (text or not) at C speed; a bad cell sends us below
+        out = np.array(
+            [np.nan if v is None or v == "" or isinstance(v, bool) else v for v in cells],
+            dtype=np.float64,
+        )
+        bad = np.flatnonzero(wanted & ~np.isnan(out) & ~np.isfinite(out))
+    except (TypeError, ValueError):
+        out = np.full(len(cells), np.nan)
+        for i, value in enumerate(cells):
+            if value is None or value == "" or isinstance(value, bool):
+                continue
+            try:
+                out[i] = float(value if isinstance(value, int | float) else str(value).strip())
+            except ValueError:
+                out[i] = np.inf
+        bad = np.flatnonzero(wanted & ~np.isnan(out) & ~np.isfinite(out))
+    for i in bad.tolist():
+        problems.add(
+            table.rows[i],
+            header,
+            "invalid_coordinate",
+            N_("A coordinate is a number: %(value)s"),
+            value=str(cells[i]),
+        )
+        result.geometry_rows.add(table.rows[i])
+    out[~wanted | ~np.isfinite(out)] = np.nan
     return out
 
 
@@ -375,7 +375,9 @@ def _points_to_stored(xy: NDArray[np.float64], crs: str) -> tuple[NDArray[np.flo
     if not is_projected(system):
         outside = (np.abs(xy[:, 0]) > 180) | (np.abs(xy[:, 1]) > 90)
         bad = [int(i) for i in np.flatnonzero(outside)]
-    keep = np.setdiff1d(np.arange(len(xy)), np.asarray(bad, dtype=np.int64))
+    mask = np.ones(len(xy), dtype=bool)
+    mask[bad] = False
+    keep = np.flatnonzero(mask)
     out = np.full_like(xy, np.nan)
     try:
         out[keep] = convert_points(xy[keep], crs, STORED)

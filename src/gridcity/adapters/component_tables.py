@@ -95,18 +95,23 @@ def _csv_cells(path: Path, codec: str, progress: Advance) -> Table:
                     "empty_census_file", "%(path)s holds no header row", path=path.name
                 )
             width = len(header)
-            cells: list[list[Any]] = [[] for _ in range(width)]
+            records: list[list[str]] = []
             rows: list[int] = []
             for number, record in enumerate(reader, start=2):
-                if not any(c.strip() for c in record):
+                if not "".join(record).strip():
                     continue
-                if len(record) < width:
-                    record = record + [""] * (width - len(record))
-                for column, value in zip(cells, record, strict=False):
-                    column.append(unguard(value))
+                if len(record) != width:
+                    record = (record + [""] * width)[:width]
+                records.append(record)
                 rows.append(number)
                 if len(rows) % PROGRESS_EVERY == 0:
                     progress("read", raw.tell(), size)
+        # By column, the CSV guard's apostrophe taken off where there is one.
+        cells: list[list[Any]] = [
+            [unguard(v) if v[:1] == "'" else v for v in column]
+            for column in zip(*records, strict=True)
+        ] or [[] for _ in range(width)]
+        del records
     except UnicodeDecodeError:
         if codec != "utf-8-sig":
             raise InvalidInput(

@@ -335,11 +335,11 @@ class _Cells:
         JSON text from SQLite; psycopg decodes PostgreSQL's json itself)."""
         if not names:
             return []
-        values: Mapping[str, Any]
+        values: Mapping[str, Any] = {}
         if isinstance(data, str):
             values = json.loads(data) if data != "{}" else {}
-        else:
-            values = data or {}
+        elif data:
+            values = data
         return [_attribute_text(values.get(n)) for n in names]
 
 
