@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
 from gridcity.cli.catalog import catalog_app
+from gridcity.cli.components import components_app
 from gridcity.cli.coords import coords_app
 from gridcity.cli.grid import grid_app
 from gridcity.cli.io import divisions_app
@@ -40,6 +41,7 @@ app.add_typer(coords_app, name="coords")
 app.add_typer(grid_app, name="grid")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(components_app, name="components")
 
 
 @app.command()

@@ -56,6 +56,7 @@ NAV = (
     NavItem("/admin/shifts", N_("Shifts"), Permission.SETTINGS_WRITE),
     NavItem("/admin/catalog", N_("Catalog"), Permission.CATALOG_READ),
     NavItem("/admin/components", N_("Components"), Permission.COMPONENT_READ),
+    NavItem("/admin/census", N_("Component census"), Permission.COMPONENT_READ),
     NavItem("/admin/divisions", N_("Divisions"), Permission.ORG_READ),
     NavItem("/admin/departments", N_("Departments"), Permission.ORG_READ),
     NavItem("/admin/centers", N_("Centers"), Permission.ORG_READ),

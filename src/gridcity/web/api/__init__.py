@@ -8,6 +8,7 @@ from gridcity.web.api import (
     audit,
     auth,
     catalog,
+    census,
     component_map,
     components,
     coords,
@@ -33,6 +34,7 @@ for module in (
     layers,
     grid_settings,
     catalog,
+    census,
     # Before the router with /components/{identifier}: /components/near must match first.
     component_map,
     components,

@@ -8,6 +8,7 @@ from gridcity.web.ui import (
     account,
     admin_catalog,
     admin_components,
+    admin_census,
     admin_divisions,
     admin_grids,
     admin_import,
@@ -37,5 +38,6 @@ for module in (
     admin_import,
     admin_catalog,
     admin_components,
+    admin_census,
 ):
     ui_router.include_router(module.router)

@@ -11,7 +11,7 @@ import hashlib
 import re
 import shutil
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePath
@@ -67,10 +67,13 @@ def shown_name(filename: str | None) -> str:
 
 
 @asynccontextmanager
-async def staged(upload: UploadFile | None, limit: int) -> AsyncIterator[StagedFile]:
+async def staged(
+    upload: UploadFile | None, limit: int, types: Mapping[str, str] = SUFFIX_TYPE
+) -> AsyncIterator[StagedFile]:
     """The upload stored in a temporary folder (removed afterwards), or a refusal: no file,
     more than ``limit`` bytes (413), or content that is not GeoJSON, a zip, a GeoPackage or
-    CSV text, an extension other than theirs, or one that does not match the content (415)."""
+    CSV text, an extension other than theirs, or one that does not match the content (415).
+    ``types`` maps the extensions a page takes to the content each must hold."""
     if upload is None or not upload.filename:
         raise InvalidInput("upload_missing", "Choose a file to upload")
     name = shown_name(upload.filename)
@@ -96,7 +99,7 @@ async def staged(upload: UploadFile | None, limit: int) -> AsyncIterator[StagedF
                 out.write(chunk)
         if size == 0:
             raise UploadType("upload_empty", "%(name)s is empty", name=name)
-        path = folder / ("upload" + _suffix(name, sniff(head)))
+        path = folder / ("upload" + _suffix(name, sniff(head), types))
         raw.rename(path)
         yield StagedFile(path, name, digest.hexdigest(), size)
     finally:
@@ -125,9 +128,16 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def _suffix(name: str, found: str | None) -> str:
+def _suffix(name: str, found: str | None, types: Mapping[str, str] = SUFFIX_TYPE) -> str:
     """The extension to store the file under (the content's if none), or a refusal."""
     suffix = PurePath(name).suffix.lower()
+    if types is not SUFFIX_TYPE and (found is None or types.get(suffix) is None):
+        raise UploadType(
+            "upload_type_not_taken",
+            "%(name)s is not a file this page reads; upload a %(allowed)s file",
+            name=name,
+            allowed=", ".join(types),
+        )
     if found is None:
         raise UploadType(
             "upload_type_unknown",
@@ -136,7 +146,7 @@ def _suffix(name: str, found: str | None) -> str:
         )
     if not suffix:
         return TYPE_SUFFIX[found]
-    expected = SUFFIX_TYPE.get(suffix)
+    expected = types.get(suffix)
     if expected is None:
         raise UploadType(
             "upload_extension_unknown",

@@ -1,0 +1,272 @@
+"""The cells of a census file by column: CSV (UTF-8 with or without BOM, else GB18030), the
+first sheet of an Excel workbook (below its header row), and the features of GeoJSON,
+Shapefile and GeoPackage files through ``feature_io`` (their own CRS honoured, EPSG:4490 out).
+
+Row numbers are those a person sees: the sheet row for CSV and Excel (the header is row 1),
+the feature number from 1 for the others. ``component_files`` makes a batch of them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from shapely.geometry.base import BaseGeometry
+
+from gridcity.adapters.component_columns import FIELD_ALIASES, normal
+from gridcity.adapters.crs import STORED_EPSG
+from gridcity.adapters.csv_wkt import unguard
+from gridcity.adapters.feature_io import read_file
+from gridcity.adapters.file_support import MAX_INPUT_BYTES, codec_of, too_large
+from gridcity.domain.errors import InvalidInput
+
+STORED = f"EPSG:{STORED_EPSG}"
+HEADER_SCAN_ROWS = 20
+PROGRESS_EVERY = 50_000
+Advance = Callable[[str, int, int], None]
+_KNOWN = frozenset(normal(a) for aliases in FIELD_ALIASES.values() for a in aliases)
+
+
+@dataclass
+class Table:
+    """A file's cells by column, the row number of each data row, and geometries if the
+    format carries them (else None: CSV and Excel, read from their columns)."""
+
+    headers: list[str]
+    rows: list[int]
+    cells: list[list[Any]]
+    geometries: list[BaseGeometry | None] | None = None
+    reasons: dict[int, str] = field(default_factory=dict)  # data row index -> unreadable why
+    crs: str = STORED
+    layers: tuple[tuple[str, int, int], ...] = ()
+
+
+def text_of(value: Any) -> str:
+    """One cell as text: numbers without a spurious .0, dates as YYYY-MM-DD."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return str(int(value)) if value.is_integer() else repr(value)
+    if isinstance(value, datetime):
+        return (
+            value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        )
+    if isinstance(value, date):
+        return value.isoformat()
+    return json.dumps(value, ensure_ascii=False)
+
+
+# --- CSV ---------------------------------------------------------------------------------------
+
+
+def read_csv_table(path: Path, encoding: str | None, progress: Advance) -> Table:
+    """The cells of a CSV file: UTF-8 (BOM or not), else GB18030, unless ``encoding`` says."""
+    if encoding:
+        return _csv_cells(path, codec_of(path, encoding), progress)
+    try:
+        return _csv_cells(path, "utf-8-sig", progress)
+    except UnicodeDecodeError:
+        return _csv_cells(path, "gb18030", progress)
+
+
+def _csv_cells(path: Path, codec: str, progress: Advance) -> Table:
+    """Rows of a CSV file by column (a UnicodeDecodeError when ``codec`` is wrong)."""
+    size = path.stat().st_size
+    try:
+        with path.open("rb") as raw:
+            text = io.TextIOWrapper(raw, encoding=codec, newline="")
+            reader = csv.reader(text)
+            header = next(reader, None)
+            if header is None:
+                raise InvalidInput(
+                    "empty_census_file", "%(path)s holds no header row", path=path.name
+                )
+            width = len(header)
+            records: list[list[str]] = []
+            rows: list[int] = []
+            for number, record in enumerate(reader, start=2):
+                if not "".join(record).strip():
+                    continue
+                if len(record) != width:
+                    record = (record + [""] * width)[:width]
+                records.append(record)
+                rows.append(number)
+                if len(rows) % PROGRESS_EVERY == 0:
+                    progress("read", raw.tell(), size)
+        # By column, the CSV guard's apostrophe taken off where there is one.
+        cells: list[list[Any]] = [
+            [unguard(v) if v[:1] == "'" else v for v in column]
+            for column in zip(*records, strict=True)
+        ] or [[] for _ in range(width)]
+        del records
+    except UnicodeDecodeError:
+        if codec != "utf-8-sig":
+            raise InvalidInput(
+                "file_encoding_wrong",
+                "%(path)s: the attributes are not %(encoding)s text; say their encoding with --encoding (e.g. gbk)",
+                path=path.name,
+                encoding=codec,
+            ) from None
+        raise
+    except csv.Error as exc:
+        raise InvalidInput(
+            "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
+        ) from None
+    return Table([h.strip() for h in header], rows, cells)
+
+
+# --- Excel -------------------------------------------------------------------------------------
+
+
+def read_excel_table(path: Path, progress: Advance) -> Table:
+    """The cells of the first sheet of a workbook, below its header row."""
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    _check_unpacked(path)
+    try:
+        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        raise InvalidInput(
+            "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
+        ) from None
+    try:
+        sheet = book.worksheets[0]
+        total = sheet.max_row or 0
+        lines = sheet.iter_rows(min_row=1, values_only=True)
+        scanned: list[tuple[Any, ...]] = []
+        header_at = None
+        for number, values in enumerate(lines, start=1):
+            scanned.append(values)
+            if _looks_like_header(values):
+                header_at = number
+                break
+            if number >= HEADER_SCAN_ROWS:
+                break
+        if header_at is None:
+            header_at = next(
+                (k + 1 for k, v in enumerate(scanned) if any(_filled(c) for c in v)), None
+            )
+            if header_at is None:
+                raise InvalidInput(
+                    "empty_census_file", "%(path)s holds no header row", path=path.name
+                )
+            lines = sheet.iter_rows(min_row=header_at + 1, values_only=True)
+        header = [text_of(v) for v in scanned[header_at - 1]]
+        width = len(header)
+        cells: list[list[Any]] = [[] for _ in range(width)]
+        rows: list[int] = []
+        for number, values in enumerate(lines, start=header_at + 1):
+            if not any(_filled(v) for v in values):
+                continue
+            padded = (tuple(values) + (None,) * width)[:width]
+            for column, value in zip(cells, padded, strict=True):
+                column.append(value.strip() if isinstance(value, str) else value)
+            rows.append(number)
+            if len(rows) % PROGRESS_EVERY == 0:
+                progress("read", number, total)
+    finally:
+        book.close()
+    return Table(header, rows, cells)
+
+
+def _filled(value: Any) -> bool:
+    return value is not None and not (isinstance(value, str) and not value.strip())
+
+
+def _looks_like_header(values: Iterable[Any]) -> bool:
+    """True for a row that names at least two known columns."""
+    return sum(1 for v in values if isinstance(v, str) and normal(v) in _KNOWN) >= 2
+
+
+def _check_unpacked(path: Path) -> None:
+    """Refuse a workbook whose unpacked size is beyond what a file may hold (a zip bomb)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInput(
+            "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
+        ) from None
+    if unpacked > 4 * MAX_INPUT_BYTES:
+        raise too_large(path, unpacked)
+
+
+# --- GeoJSON, Shapefile, GeoPackage --------------------------------------------------------------
+
+
+def read_feature_table(
+    path: Path, crs: str | None, encoding: str | None, progress: Advance
+) -> Table:
+    """The features of a geo file in EPSG:4490 (through ``feature_io``), numbered from 1."""
+    progress("read", 0, 1)
+    layers: list[str | None] = [None]
+    if path.suffix.lower() == ".zip":
+        layers = list(_shapefiles_in(path)) or [None]
+    headers: dict[str, None] = {}
+    props: list[dict[str, Any]] = []
+    geometries: list[BaseGeometry | None] = []
+    reasons: dict[int, str] = {}
+    systems: list[str] = []
+    spans: list[tuple[str, int, int]] = []
+    for layer in layers:
+        found = read_file(path, crs=crs, encoding=encoding, layer=layer)
+        first = len(props) + 1
+        for feature in found.features:
+            if feature.problem is not None and feature.problem != "no geometry":
+                reasons[len(props)] = feature.problem
+            props.append(_flat(feature.properties))
+            geometries.append(feature.geometry)
+            headers.update(dict.fromkeys(props[-1]))
+        systems.append(found.crs)
+        if layer is not None:
+            spans.append((layer, first, len(props)))
+    names = list(headers)
+    cells = [[p.get(name) for p in props] for name in names]
+    return Table(
+        names,
+        list(range(1, len(props) + 1)),
+        cells,
+        geometries,
+        reasons,
+        ", ".join(dict.fromkeys(systems)),
+        tuple(spans) if len(spans) > 1 else (),
+    )
+
+
+def _flat(properties: dict[str, Any]) -> dict[str, Any]:
+    """Properties with a nested ``attributes`` object spread out as ``attr_<name>``."""
+    nested = properties.get("attributes")
+    if not isinstance(nested, dict):
+        return properties
+    out = {k: v for k, v in properties.items() if k != "attributes"}
+    out.update({f"attr_{k}": v for k, v in nested.items()})
+    return out
+
+
+def _shapefiles_in(path: Path) -> list[str]:
+    """The Shapefile names in a zip, in name order (the reader refuses a bad zip itself)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = [
+                PurePosixPath(info.filename).stem
+                for info in archive.infolist()
+                if info.filename.lower().endswith(".shp")
+                and not info.filename.startswith("__MACOSX/")
+            ]
+    except (zipfile.BadZipFile, OSError):
+        return []
+    return sorted(names) if len(names) > 1 else []
