@@ -729,7 +729,6 @@ def test_api_endpoint_allows_exactly_its_roles(
     for role in STAFF_ROLES:
         headers = api_token(client, USERNAME[role])
         client.cookies.clear()
-        body = endpoint.body(city) if endpoint.body else None
         response = client.request(
             endpoint.method,
             _resolve(endpoint.path, city, role),

@@ -7,8 +7,8 @@ from fastapi import APIRouter
 from gridcity.web.ui import (
     account,
     admin_catalog,
-    admin_components,
     admin_census,
+    admin_components,
     admin_divisions,
     admin_grids,
     admin_import,
