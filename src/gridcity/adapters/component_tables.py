@@ -30,6 +30,7 @@ from gridcity.domain.errors import InvalidInput
 STORED = f"EPSG:{STORED_EPSG}"
 HEADER_SCAN_ROWS = 20
 PROGRESS_EVERY = 50_000
+POOL_MAX = 50_000
 Advance = Callable[[str, int, int], None]
 _KNOWN = frozenset(normal(a) for aliases in FIELD_ALIASES.values() for a in aliases)
 
@@ -95,6 +96,8 @@ def _csv_cells(path: Path, codec: str, progress: Advance) -> Table:
                     "empty_census_file", "%(path)s holds no header row", path=path.name
                 )
             width = len(header)
+            cells: list[list[Any]] = [[] for _ in range(width)]
+            pools: list[dict[str, str]] = [{} for _ in range(width)]
             records: list[list[str]] = []
             rows: list[int] = []
             for number, record in enumerate(reader, start=2):
@@ -104,14 +107,10 @@ def _csv_cells(path: Path, codec: str, progress: Advance) -> Table:
                     record = (record + [""] * width)[:width]
                 records.append(record)
                 rows.append(number)
-                if len(rows) % PROGRESS_EVERY == 0:
+                if len(records) == PROGRESS_EVERY:
+                    _by_column(cells, pools, records)
                     progress("read", raw.tell(), size)
-        # By column, the CSV guard's apostrophe taken off where there is one.
-        cells: list[list[Any]] = [
-            [unguard(v) if v[:1] == "'" else v for v in column]
-            for column in zip(*records, strict=True)
-        ] or [[] for _ in range(width)]
-        del records
+            _by_column(cells, pools, records)
     except UnicodeDecodeError:
         if codec != "utf-8-sig":
             raise InvalidInput(
@@ -126,6 +125,25 @@ def _csv_cells(path: Path, codec: str, progress: Advance) -> Table:
             "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
         ) from None
     return Table([h.strip() for h in header], rows, cells)
+
+
+def _by_column(
+    cells: list[list[Any]], pools: list[dict[str, str]], records: list[list[str]]
+) -> None:
+    """Move a batch of records into the columns (transposed at C speed, a batch at a time so
+    that the records and the columns never both hold the whole file), the CSV guard's
+    apostrophe taken off where there is one; empties ``records``.
+
+    A census column mostly repeats a few values (states, dates, departments): each is kept
+    once (a million rows of an export hold ~2 GB of cells otherwise). A column that passes
+    POOL_MAX distinct values (identifiers, coordinates) is taken as it comes."""
+    if records:
+        for column, pool, values in zip(cells, pools, zip(*records, strict=True), strict=True):
+            clean = [unguard(v) if v[:1] == "'" else v for v in values]
+            if len(pool) < POOL_MAX:
+                clean = [pool.setdefault(v, v) for v in clean]
+            column.extend(clean)
+    records.clear()
 
 
 # --- Excel -------------------------------------------------------------------------------------
@@ -168,19 +186,28 @@ def read_excel_table(path: Path, progress: Advance) -> Table:
         header = [text_of(v) for v in scanned[header_at - 1]]
         width = len(header)
         cells: list[list[Any]] = [[] for _ in range(width)]
+        records: list[tuple[Any, ...]] = []
         rows: list[int] = []
         for number, values in enumerate(lines, start=header_at + 1):
             if not any(_filled(v) for v in values):
                 continue
-            padded = (tuple(values) + (None,) * width)[:width]
-            for column, value in zip(cells, padded, strict=True):
-                column.append(value.strip() if isinstance(value, str) else value)
+            records.append((tuple(values) + (None,) * width)[:width])
             rows.append(number)
-            if len(rows) % PROGRESS_EVERY == 0:
+            if len(records) == PROGRESS_EVERY:
+                _sheet_columns(cells, records)
                 progress("read", number, total)
+        _sheet_columns(cells, records)
     finally:
         book.close()
     return Table(header, rows, cells)
+
+
+def _sheet_columns(cells: list[list[Any]], records: list[tuple[Any, ...]]) -> None:
+    """Move a batch of sheet rows into the columns (text stripped); empties ``records``."""
+    if records:
+        for column, values in zip(cells, zip(*records, strict=True), strict=True):
+            column.extend(v.strip() if isinstance(v, str) else v for v in values)
+    records.clear()
 
 
 def _filled(value: Any) -> bool:

@@ -258,12 +258,6 @@ class _Cells:
         self.lookups = lookups
         self.dates: dict[Any, tuple[str, str]] = {}
 
-    def department(self, id_: int | None) -> tuple[str, str]:
-        """(credit code, name) of a department id."""
-        if id_ is None:
-            return "", ""
-        return self.lookups.departments.get(int(id_), ("", ""))
-
     def day(self, value: date | str | None) -> tuple[str, str]:
         """A date as (YYYY-MM-DD, YYYYMMDD)."""
         if value is None:
@@ -322,12 +316,10 @@ class _Cells:
     def _department_part(self, column: str, part: int | None) -> Callable[[Any], str]:
         """A getter of a department column: its credit code (0), name (1), or either (None)."""
         i = _AT[column]
-
-        def get(row: Any) -> str:
-            found = self.department(row[i])
-            return found[part] if part is not None else (found[0] or found[1])
-
-        return get
+        known = self.lookups.departments
+        # part None: a reference a re-import resolves, the credit code, else the name.
+        values = {k: (v[part] if part is not None else v[0] or v[1]) for k, v in known.items()}
+        return lambda r: values.get(r[i], "")
 
     @staticmethod
     def attributes(data: str | Mapping[str, Any] | None, names: Sequence[str]) -> list[str]:
