@@ -27,6 +27,7 @@ from gridcity.adapters.db.tables import (
     ComponentImport,
     ComponentSerial,
     Department,
+    SpatialState,
 )
 from gridcity.adapters.spatial_index import bump_version, read_versions
 from gridcity.domain.access import Actor, Permission, require
@@ -224,6 +225,12 @@ def add_components(
     with deps.db.transaction() as session:
         identifiers, drawn = _draw_identifiers(session, code_set, class_rows, places, given)
         _refuse_taken(session, given, batch.rows, source.file_name)
+        # The counter row may not exist yet: two first batches must not both insert it.
+        insert_missing(
+            session,
+            SpatialState.__table__,  # type: ignore[arg-type]
+            [{"name": COMPONENTS_STATE, "version": 0, "changed_at": now}],
+        )
         bump_version(session, COMPONENTS_STATE, now)
         session.flush()
         seq = read_versions(session)[COMPONENTS_STATE]
