@@ -637,7 +637,7 @@ def test_parallel_batches_never_draw_the_same_serial(inv: Inventory, shared_clas
         ]
         try:
             results.append(inv.add(*rows, progress=slow_writer(first)))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=run, args=(k == 0, o)) for k, o in enumerate((IN_A1, IN_B1))]
