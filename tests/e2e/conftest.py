@@ -138,7 +138,9 @@ def demo_live(
     system = Actor(
         user_id=None, username="e2e", roles=frozenset({Role.ADMIN}), scope=Scope(everything=True)
     )
-    demo_city.load_demo_city(container.deps, system, seed=2004, info=CLI, progress=None)
+    demo_city.load_demo_city(
+        container.deps, system, seed=2004, info=CLI, progress=None, inventory_scale=0.02
+    )
     with LiveServer(container) as server:
         yield server, container
     container.db.engine.dispose()

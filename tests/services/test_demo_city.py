@@ -115,7 +115,9 @@ def test_demo_city_loads_once_through_the_services(container: Container) -> None
 
         return advance
 
-    report = demo_city.load_demo_city(deps, SYSTEM, seed=2004, info=TEST_INFO, progress=progress)
+    report = demo_city.load_demo_city(
+        deps, SYSTEM, seed=2004, info=TEST_INFO, progress=progress, inventory_scale=0.01
+    )
 
     counts = divisions.count_by_level(deps, SYSTEM)
     assert counts["district"] == 1 and counts["subdistrict"] == 17
@@ -123,7 +125,8 @@ def test_demo_city_loads_once_through_the_services(container: Container) -> None
     assert report.communities == counts["community"]
     assert 41.0 < report.area_km2 < 43.0
     assert "东城区 (110101)" in report.summary()
-    assert all(total == done for total, done in stages.values()) and len(stages) == 4
+    assert all(total == done for total, done in stages.values()) and len(stages) == 5
+    assert stages["components 部件"][0] == report.components > 0
     assert 1_600 <= report.unit_grids <= 4_000  # a Dongcheng-sized district's unit grids
     assert grids.list_grids(container.deps, SYSTEM, per_page=1).total == report.unit_grids
 
@@ -135,7 +138,7 @@ def test_demo_city_loads_once_through_the_services(container: Container) -> None
 
     before = (counts, audit.list_entries(deps, SYSTEM, per_page=1).total)
     with pytest.raises(demo_city.AlreadyLoaded):
-        demo_city.load_demo_city(deps, SYSTEM, seed=99, info=TEST_INFO)
+        demo_city.load_demo_city(deps, SYSTEM, seed=99, info=TEST_INFO, inventory_scale=0.01)
     after = (
         divisions.count_by_level(deps, SYSTEM),
         audit.list_entries(deps, SYSTEM, per_page=1).total,

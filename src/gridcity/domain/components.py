@@ -325,22 +325,78 @@ def close_pairs(
     """Pairs (i in a, j in b) of the same class at most ``distance_m`` apart (vectorised).
 
     With ``same_set`` a and b are the same points and each pair is reported once (i < j).
+    Pairs come sorted by (i, j).
     """
     if distance_m <= 0 or len(xy_a) == 0 or len(xy_b) == 0:
         return []
     lat = float(np.mean(xy_a[:, 1]))
     pa, pb = local_metres(xy_a, lat), local_metres(xy_b, lat)
-    tree = shapely.STRtree(shapely.points(pb))
-    ia, ib = tree.query(shapely.points(pa), predicate="dwithin", distance=distance_m)
-    keep = classes_a[ia] == classes_b[ib]
     if same_set:
-        keep &= ia < ib
-    ia, ib = ia[keep], ib[keep]
+        ia, ib = _near_in_cells(pa, _class_ids(classes_a), distance_m)
+    else:
+        ids = _class_ids(np.concatenate((classes_a, classes_b)))
+        both = np.concatenate((pa, pb))
+        ia, ib = _near_in_cells(both, ids, distance_m)
+        cross = (ia < len(pa)) & (ib >= len(pa))
+        flipped = (ib < len(pa)) & (ia >= len(pa))
+        ia, ib = np.concatenate((ia[cross], ib[flipped])), np.concatenate((ib[cross], ia[flipped]))
+        ib = ib - len(pa)
     dist = np.hypot(*(pa[ia] - pb[ib]).T)
+    keep = dist <= distance_m
+    ia, ib, dist = ia[keep], ib[keep], dist[keep]
+    order = np.lexsort((ib, ia))
     return [
         DuplicatePair(int(i), int(j), round(float(d), 2))
-        for i, j, d in zip(ia, ib, dist, strict=True)
+        for i, j, d in zip(ia[order], ib[order], dist[order], strict=True)
     ]
+
+
+def _class_ids(classes: NDArray[Any]) -> NDArray[np.int64]:
+    """A small integer per distinct class (integer classes are used as they are)."""
+    if np.issubdtype(classes.dtype, np.integer):
+        return classes.astype(np.int64, copy=False)
+    _, ids = np.unique(classes.astype(str), return_inverse=True)
+    return ids.astype(np.int64).reshape(-1)
+
+
+def _near_in_cells(
+    xy: NDArray[np.float64], classes: NDArray[np.int64], distance_m: float
+) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """Candidate pairs (i < j) of one class: points sharing a cell of one of four grids.
+
+    Cells are a little over 2 × ``distance_m`` wide, and the four grids are shifted by half a
+    cell in x, y or both; two points at most ``distance_m`` apart in x and in y always share a
+    cell of at least one of the grids, so no close pair is missed (the caller measures the
+    real distance). Sorting the cell keys finds the points that share a cell in O(n log n).
+    """
+    size = 2.0 * distance_m * (1.0 + 1e-6)
+    low = xy.min(axis=0)
+    index_bits = max(int(len(xy) - 1).bit_length(), 1)
+    pairs: list[NDArray[np.int64]] = []
+    for shift in ((0.0, 0.0), (0.5, 0.0), (0.0, 0.5), (0.5, 0.5)):
+        cell = np.floor((xy - low) / size + np.asarray(shift)).astype(np.int64)
+        span = cell.max(axis=0) + 1
+        key = (classes * span[0] + cell[:, 0]) * span[1] + cell[:, 1]
+        if int(key.max()).bit_length() + index_bits <= 63:
+            # Sorting keys with the row number in their low bits is much faster than argsort.
+            packed = np.sort((key << index_bits) | np.arange(len(key)))
+            sorted_key, order = packed >> index_bits, packed & ((1 << index_bits) - 1)
+        else:
+            order = np.argsort(key)
+            sorted_key = key[order]
+        starts = np.flatnonzero(np.diff(sorted_key, prepend=sorted_key[0] - 1) != 0)
+        sizes = np.diff(np.append(starts, len(key)))
+        for group_size in np.unique(sizes[sizes > 1]):
+            first = starts[sizes == group_size]
+            i, j = np.triu_indices(int(group_size), k=1)
+            members = order[first[:, None] + np.arange(group_size)]
+            pairs.append(np.stack((members[:, i].ravel(), members[:, j].ravel()), axis=1))
+    if not pairs:
+        empty = np.empty(0, dtype=np.int64)
+        return empty, empty
+    found = np.sort(np.concatenate(pairs), axis=1)
+    found = np.unique(found, axis=0)
+    return found[:, 0], found[:, 1]
 
 
 _IDENTIFIER = re.compile(r"^[0-9]{16,17}$")

@@ -34,6 +34,7 @@ from gridcity.domain.tiling import (
     reading_order,
 )
 from gridcity.services import departments, divisions, users
+from gridcity.services.demo_components import load_demo_inventory
 from gridcity.services.demo_data import (
     CENTERS,
     DEPARTMENTS,
@@ -137,6 +138,7 @@ class DemoReport:
     seconds: float
     layer_cells: int = 0
     assignments: int = 0
+    components: int = 0
 
     def summary(self) -> str:
         """One line for the terminal."""
@@ -145,7 +147,7 @@ class DemoReport:
             f"{self.subdistricts} subdistricts, {self.communities} communities, "
             f"{self.unit_grids} unit grids, {self.layer_cells} cells in other layers, "
             f"{self.departments} departments, {self.centers} centers, {self.users} users, "
-            f"{self.assignments} responsibility assignments "
+            f"{self.assignments} responsibility assignments, {self.components} components "
             f"— loaded in {self.seconds:.1f} s"
         )
 
@@ -312,8 +314,13 @@ def load_demo_city(
     seed: int = 2004,
     info: RequestInfo,
     progress: Progress | None = None,
+    inventory_scale: float = 1.0,
 ) -> DemoReport:
-    """Create the demo city through the services; refuse when any division already exists."""
+    """Create the demo city through the services; refuse when any division already exists.
+
+    ``inventory_scale`` thins the component inventory (1 = Dongcheng's density, about
+    285,000 components; 0 = none), so that tests load a small city quickly.
+    """
     started = time.perf_counter()
     if any(divisions.count_by_level(deps, actor).values()):
         raise AlreadyLoaded
@@ -332,6 +339,15 @@ def load_demo_city(
     department_ids, center_ids = _create_organisation(deps, actor, plan, info, progress)
     _create_users(deps, actor, plan, department_ids, center_ids, info, progress)
     layered = create_demo_layers(deps, actor, plan.divisions, info=info)
+    components = load_demo_inventory(
+        deps,
+        actor,
+        plan.divisions[0].boundary,
+        seed=seed,
+        scale=inventory_scale,
+        info=info,
+        progress=progress,
+    )
     levels = [d.level for d in plan.divisions]
     return DemoReport(
         area_km2=area_m2 / 1e6,
@@ -344,6 +360,7 @@ def load_demo_city(
         seconds=time.perf_counter() - started,
         layer_cells=layered.cells,
         assignments=layered.assignments,
+        components=components,
     )
 
 

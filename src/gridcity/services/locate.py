@@ -272,8 +272,10 @@ def locate_points(
     *,
     crs: str = "cgcs2000",
     at: datetime | None = None,
+    codes_only: bool = False,
 ) -> BatchLocation:
-    """Divisions, unit grid and layer cells of many points at once (vectorised)."""
+    """Divisions, unit grid and layer cells of many points at once (vectorised); with
+    ``codes_only``, only the divisions' and unit grids' codes (no other layers, no names)."""
     require(actor, Permission.GRID_READ)
     xy = stored_points(points, crs)
     moment = check_aware(at, "at").astimezone(UTC) if at is not None else deps.clock()
@@ -283,6 +285,8 @@ def locate_points(
     community = _fill(community, divisions, DivisionLevel.COMMUNITY, xy)
     subdistrict = _fill(_prefix(community, 9), divisions, DivisionLevel.SUBDISTRICT, xy)
     district = _fill(_prefix(subdistrict, 6), divisions, DivisionLevel.DISTRICT, xy)
+    if codes_only:
+        return BatchLocation(xy, moment, district, subdistrict, community, grid, (), {})
     others = tuple(_layer_codes(layer, xy) for layer in layers if layer is not unit)
     names = _names(divisions.names, (district, subdistrict, community))
     names.update(_names(unit.names if unit else {}, (grid,)))
