@@ -583,10 +583,9 @@ def test_a_bulk_change_is_refused_with_its_reason(
     assert refused.value.code == code
 
 
-# --- a bug in the census write path (reported, not fixed here: another engineer owns it) ------
+# --- the census day is Beijing's day, not UTC's ----------------------------------------------
 
 
-@pytest.mark.xfail(strict=True, reason="component_writes compares the census date with the UTC day")
 def test_a_census_dated_today_in_china_is_accepted_before_8_am(reg: Registry) -> None:
     early = datetime(2026, 6, 2, 23, 30, tzinfo=UTC)  # 07:30 on 3 June in Beijing
     deps = dataclasses.replace(reg.container.deps, clock=lambda: early)
