@@ -495,7 +495,7 @@ def _dates(batch: NewComponents, today: date, problems: Problems) -> tuple[list[
         wrong = (change_day != date.min.toordinal()) & (
             (change_day < census_day) | (change_day > today.toordinal())
         )
-        for i in np.flatnonzero(wrong):
+        for i in np.flatnonzero(wrong).tolist():
             problems.new(
                 batch.rows[i],
                 "changed_on",

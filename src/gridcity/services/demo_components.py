@@ -409,7 +409,9 @@ def _batch(
     order = rng.permutation(n)  # a census file is in survey order, not by class
     geoms, codes, texts = geoms[order], codes[order], texts[order]
     names, weights = zip(*STATES, strict=True)
-    states = np.asarray(names, dtype=object)[rng.choice(len(names), n, p=weights)]
+    states = np.asarray(names, dtype=object)[
+        rng.choice(len(names), n, p=np.asarray(weights, dtype=float))
+    ]
     last = today - timedelta(days=7)
     first = last.replace(year=last.year - CENSUS_YEARS)
     days = (last - first).days
@@ -419,7 +421,9 @@ def _batch(
     changed = np.where(states != "完好", later, -1)
     day_text = [date.fromordinal(first.toordinal() + d).isoformat() for d in range(days + 1)]
     grades, shares = zip(*ACCURACY, strict=True)
-    accuracy = np.asarray(grades, dtype=object)[rng.choice(len(grades), n, p=shares)]
+    accuracy = np.asarray(grades, dtype=object)[
+        rng.choice(len(grades), n, p=np.asarray(shares, dtype=float))
+    ]
     return NewComponents(
         rows=list(range(1, n + 1)),
         class_code=codes.tolist(),
