@@ -26,7 +26,7 @@ from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.census import CensusRefused
 from gridcity.domain.errors import Forbidden, InvalidInput
-from gridcity.services import catalog, catalog_admin
+from gridcity.services import catalog, catalog_admin, catalog_switch
 from gridcity.services.catalog_admin import ClassEdit, NewExtensionClass
 from gridcity.services.component_writes import (
     COMPONENTS_STATE,
@@ -223,7 +223,7 @@ def test_the_2007_and_2013_code_sets_give_16_digit_identifiers(
                 NewExtensionClass(code_set, "component", level, code, "扩展部件"),
                 info=TEST_INFO,
             )
-    catalog_admin.switch_code_set(inv.deps, SYSTEM, code_set, dry_run=False, info=TEST_INFO)
+    catalog_switch.switch_code_set(inv.deps, SYSTEM, code_set, dry_run=False, info=TEST_INFO)
     inv.add({"class_code": code}, {"class_code": code, "geometry": at(10)})
     stored = inv.components()
     assert [c.identifier for c in stored] == [f"110101{code}000001", f"110101{code}000002"]
