@@ -14,10 +14,12 @@ from hypothesis import strategies as st
 from gridcity.adapters.component_index import (
     STATES,
     ComponentIndex,
-    Row,
     check_tile,
     lonlat_of,
+    pack_digits,
+    pack_rows,
     tile_units,
+    unpack_digits,
 )
 from gridcity.domain.access import Scope
 
@@ -25,6 +27,21 @@ CLASSES = ("01001", "01037", "03005", "02014")
 PLACES = ("110101001001", "110101001002", "110101002001", None)  # None: in no community
 DEPARTMENTS = (7, 8, 9)
 ALL_BUT_REMOVED = tuple(s for s in STATES if s != "removed")
+# (id, identifier, class code, state, competent department, community or None, x, y)
+Row = tuple[int, str, str, str, int, str | None, float, float]
+
+
+def build(rows: list[Row], seq: int = 1, **options) -> ComponentIndex:
+    """An index of readable rows (class ids are the class codes read as numbers)."""
+    return ComponentIndex.build(_packed(rows), seq, _class_names(rows), **options)
+
+
+def _packed(rows: list[Row]):
+    return pack_rows((r[0], r[1], int(r[2]), r[3], r[4], r[5], r[6], r[7]) for r in rows)
+
+
+def _class_names(rows: list[Row]) -> dict[int, str]:
+    return {int(r[2]): r[2] for r in rows}
 
 
 def rows_around(n: int, seed: int, *, lon=(116.30, 116.50), lat=(39.80, 39.98)) -> list[Row]:
@@ -45,7 +62,6 @@ def rows_around(n: int, seed: int, *, lon=(116.30, 116.50), lat=(39.80, 39.98)) 
                 PLACES[int(rng.integers(len(PLACES)))],
                 float(xs[i]),
                 float(ys[i]),
-                1,
             )
         )
     return out
@@ -67,7 +83,7 @@ def inside(rows: list[Row], z: int, x: int, y: int) -> list[Row]:
 
 def visible(row: Row, *, classes=(), states=ALL_BUT_REMOVED, depts=(), scope=None) -> bool:
     """Whether a row passes a filter, written out plainly."""
-    _id, identifier, cls, state, dept, place, _x, _y, _seq = row
+    _id, identifier, cls, state, dept, place, _x, _y = row
     if classes and not any(cls == c or (len(c) == 2 and cls.startswith(c)) for c in classes):
         return False
     if state not in states or (depts and dept not in depts):
@@ -79,7 +95,7 @@ def visible(row: Row, *, classes=(), states=ALL_BUT_REMOVED, depts=(), scope=Non
 
 
 ROWS = rows_around(3000, seed=1)
-INDEX = ComponentIndex.build(ROWS, seq=1)
+INDEX = build(ROWS)
 
 
 def tiles_with_points(z: int, count: int = 12) -> list[tuple[int, int]]:
@@ -94,7 +110,7 @@ def tiles_with_points(z: int, count: int = 12) -> list[tuple[int, int]]:
 def test_the_rows_of_a_tile_are_exactly_the_points_inside_it(z: int) -> None:
     for x, y in tiles_with_points(z):
         lo, hi = INDEX.span(z, x, y)
-        found = {b.decode() for b in INDEX.data.identifiers[lo:hi].tolist()}
+        found = set(unpack_digits(INDEX.data.identifiers[lo:hi]))
         assert found == {r[1] for r in inside(ROWS, z, x, y)}, (z, x, y)
 
 
@@ -112,10 +128,10 @@ def test_the_rows_of_a_tile_are_exactly_the_points_inside_it(z: int) -> None:
 )
 def test_tile_ranges_match_brute_force_anywhere_on_earth(points, z, pick) -> None:
     rows: list[Row] = [
-        (i + 1, f"1101010100100{i:04d}", "01001", "intact", 7, None, lon, lat, 1)
+        (i + 1, f"1101010100100{i:04d}", "01001", "intact", 7, None, lon, lat)
         for i, (lon, lat) in enumerate(points)
     ]
-    index = ComponentIndex.build(rows, seq=1)
+    index = build(rows)
     lon, lat = points[pick % len(points)]
     x, y = tile_of(lon, lat, z)
     lo, hi = index.span(z, x, y)
@@ -233,53 +249,72 @@ def test_a_filter_that_passes_everything_costs_no_mask() -> None:
 
 def test_a_patched_index_equals_one_built_from_the_new_rows() -> None:
     rows = rows_around(2000, seed=3)
-    index = ComponentIndex.build(rows, seq=4)
+    index = build(rows, seq=4)
     changed = rows_around(300, seed=4)  # ids 1–300: moved, reclassified, new states
-    changed = [(r[0], r[1], r[2], r[3], r[4], "110101009001", r[6], r[7], 5) for r in changed]
-    added = [(5000 + i, f"110101010010{i:05d}", "10010", "lost", 12, None, 116.4, 39.9, 5) for i in range(20)]  # fmt: skip
-    patched = index.patched(changed + added, seq=5)
+    changed = [(r[0], r[1], r[2], r[3], r[4], "110101009001", r[6], r[7]) for r in changed]
+    added = [(5000 + i, f"110101100100{i:05d}", "10010", "lost", 12, None, 116.4, 39.9) for i in range(20)]  # fmt: skip
+    patched = index.patched(_packed(changed + added), 5, _class_names(changed + added))
     by_id = {r[0]: r for r in rows}
     by_id.update({r[0]: r for r in changed + added})
-    fresh = ComponentIndex.build(list(by_id.values()), seq=5)
+    fresh = build(list(by_id.values()), seq=5)
     assert patched.seq == 5 and len(patched) == len(fresh) == 2020
     assert np.array_equal(patched.data.codes, fresh.data.codes)
-    for name in ("ids", "x", "y"):
-        left, right = getattr(patched.data, name), getattr(fresh.data, name)
-        # equal codes may sit in any order: compare per id
-        assert dict(zip(patched.data.ids.tolist(), left.tolist(), strict=True)) == dict(
-            zip(fresh.data.ids.tolist(), right.tolist(), strict=True)
-        )
-
-    def decoded(ix: ComponentIndex) -> dict[int, tuple[str, str, int, str]]:
-        d, t = ix.data, ix.tables
-        return {
-            int(i): (t.class_codes[c], STATES[s], t.department_ids[k], t.places[p])
-            for i, c, s, k, p in zip(d.ids, d.cls, d.state, d.dept, d.place, strict=True)
-        }
-
-    assert decoded(patched) == decoded(fresh)
+    assert (
+        decoded(patched)
+        == decoded(fresh)
+        == {r[0]: (r[1], r[2], r[3], r[4], r[5] or r[1][:6], r[6], r[7]) for r in by_id.values()}
+    )
     # The old index is untouched: readers holding it keep a consistent snapshot.
     assert len(index) == 2000 and index.seq == 4
+    assert decoded(index) == {
+        r[0]: (r[1], r[2], r[3], r[4], r[5] or r[1][:6], r[6], r[7]) for r in rows
+    }
+
+
+def decoded(ix: ComponentIndex) -> dict[int, tuple[str, str, str, int, str, float, float]]:
+    """Every entry of an index with its codes looked up in the tables."""
+    d, t = ix.data, ix.tables
+    identifiers = unpack_digits(d.identifiers)
+    return {
+        int(i): (ident, t.class_codes[c], STATES[s], t.department_ids[k], t.places[p], x, y)
+        for i, ident, c, s, k, p, x, y in zip(
+            d.ids.tolist(),
+            identifiers,
+            d.cls.tolist(),
+            d.state.tolist(),
+            d.dept.tolist(),
+            d.place.tolist(),
+            d.x.tolist(),
+            d.y.tolist(),
+            strict=True,
+        )
+    }
+
+
+def test_digit_strings_keep_their_leading_zeros() -> None:
+    values = ["0101", "00012", "110101001001", "11010101037000012", "3205820305007077"]
+    packed = np.array([pack_digits(v) for v in values], dtype=np.int64)
+    assert unpack_digits(packed) == values
 
 
 def test_patching_nothing_only_moves_the_counter() -> None:
-    patched = INDEX.patched([], seq=9)
+    patched = INDEX.patched(_packed([]), 9, {})
     assert patched.seq == 9 and patched.data is INDEX.data
 
 
 def test_an_empty_index_answers_empty_tiles() -> None:
-    empty = ComponentIndex.build([], seq=0)
+    empty = build([], seq=0)
     tile = empty.tile(12, 3372, 1552, empty.where(states=STATES))
     assert tile.total == 0 and tile.points is not None and tile.points.identifiers == []
     assert empty.extent() is None
-    grown = empty.patched(ROWS[:10], seq=1)
+    grown = empty.patched(_packed(ROWS[:10]), 1, _class_names(ROWS[:10]))
     assert len(grown) == 10
 
 
 @pytest.mark.parametrize("radius", [5.0, 40.0, 300.0])
 def test_the_nearest_components_are_the_nearest(radius: float) -> None:
     rows = rows_around(4000, seed=5, lon=(116.40, 116.42), lat=(39.90, 39.92))
-    index = ComponentIndex.build(rows, seq=1)
+    index = build(rows)
     lon, lat = 116.4101, 39.9102
     scale = 111_320.0 * math.cos(math.radians(lat))
     distances = sorted(
@@ -296,9 +331,9 @@ def test_the_nearest_components_are_the_nearest(radius: float) -> None:
 
 def test_display_coordinates_place_the_index_in_the_basemaps_system() -> None:
     shift = np.array([0.006, 0.001])
-    index = ComponentIndex.build(ROWS[:50], seq=1, display=lambda xy: xy + shift)
+    index = build(ROWS[:50], display=lambda xy: xy + shift)
     assert index.data.x.min() == pytest.approx(min(r[6] for r in ROWS[:50]) + 0.006)
 
 
-def test_memory_is_about_54_bytes_a_component() -> None:
-    assert INDEX.nbytes == 54 * len(INDEX)
+def test_memory_is_45_bytes_a_component() -> None:
+    assert INDEX.nbytes == 45 * len(INDEX)

@@ -22,10 +22,12 @@ from sqlalchemy.orm import Session
 
 from gridcity.adapters.component_index import (
     INDEX_ZOOM,
+    ROW_DTYPE,
+    STATES,
     Clusters,
     ComponentIndex,
     Points,
-    Row,
+    Rows,
     Where,
     check_tile,
 )
@@ -50,10 +52,6 @@ MAX_FILTER_VALUES = 200
 NEAR_MAX_RADIUS_M = 500.0
 NEAR_MAX_LIMIT = 50
 DISPLAY_CRS = ("wgs84", "gcj02")  # CGCS2000 is WGS-84 at map precision (decision 0001)
-_CHUNK = 50_000
-_COLUMNS = (
-    "id, identifier, class_code, state, competent_department_id, community_code, x, y, change_seq"
-)
 
 
 @dataclass(frozen=True)
@@ -158,18 +156,38 @@ def _counter(session: Session) -> int:
     return int(value or 0)
 
 
-def _rows(session: Session, after: int | None) -> list[Row]:
-    """Every component (``after`` None) or those written after counter value ``after``."""
-    sql = f"SELECT {_COLUMNS} FROM component"
-    params: dict[str, int] = {}
-    if after is not None:
-        sql += " WHERE change_seq > :after"
-        params["after"] = after
-    result = session.execute(sa.text(sql), params)
-    rows: list[Row] = []
-    while chunk := result.fetchmany(_CHUNK):
-        rows.extend(tuple(r) for r in chunk)
-    return rows
+# The columns of ROW_DTYPE, computed by the database (both dialects): digit strings packed as
+# int(digits) * 32 + length, class and state as class_id * 8 + state number.
+_STATE_NUMBER = " ".join(f"WHEN '{state}' THEN {i}" for i, state in enumerate(STATES))
+_PLACE = "COALESCE(community_code, substr(identifier, 1, 6))"
+_ROWS_SQL = (
+    "SELECT id, CAST(identifier AS BIGINT) * 32 + length(identifier), "
+    f"class_id * 8 + CASE state {_STATE_NUMBER} ELSE {len(STATES) - 1} END, "
+    f"competent_department_id, CAST({_PLACE} AS BIGINT) * 32 + length({_PLACE}), x, y "
+    "FROM component"
+)
+
+
+def _rows(session: Session, after: int | None) -> Rows:
+    """Every component (``after`` None) or those written after counter value ``after``, as one
+    structured array (read through the driver's cursor: a million rows load in seconds)."""
+    sql = _ROWS_SQL if after is None else f"{_ROWS_SQL} WHERE change_seq > {int(after)}"
+    raw = session.connection().connection.driver_connection
+    assert raw is not None
+    cursor = raw.cursor()
+    try:
+        cursor.execute(sql)
+        return np.fromiter(cursor, dtype=ROW_DTYPE)
+    finally:
+        cursor.close()
+
+
+def _class_codes(session: Session) -> dict[int, str]:
+    """The code of every component class (a few hundred rows)."""
+    rows = session.execute(
+        sa.select(CatalogClass.id, CatalogClass.code).where(CatalogClass.kind == "component")
+    )
+    return {int(i): str(code) for i, code in rows}
 
 
 def _display(crs: str) -> coords.Conversion | None:
@@ -191,10 +209,14 @@ def component_index(deps: ServiceDeps, crs: str = "wgs84") -> ComponentIndex:
             current = maps.get(crs)
             if current is not None and current.seq == seq:
                 return current  # another request brought it up to date meanwhile
+            # The counter is read before the rows: a write committed in between is in the rows
+            # and read again by the next patch, which is harmless (its ids are replaced).
             if current is None or current.seq > seq:  # a restored or emptied database
-                fresh = ComponentIndex.build(_rows(session, None), seq, _display(crs))
+                rows = _rows(session, None)
+                fresh = ComponentIndex.build(rows, seq, _class_codes(session), _display(crs))
             else:
-                fresh = current.patched(_rows(session, current.seq), seq, _display(crs))
+                rows = _rows(session, current.seq)
+                fresh = current.patched(rows, seq, _class_codes(session), _display(crs))
         maps.put(crs, fresh)
         return fresh
 
