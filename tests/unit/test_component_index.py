@@ -11,9 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridcity.adapters.component_index import (
+from gridcity.adapters.component_columns import (
     STATES,
-    ComponentIndex,
     check_tile,
     lonlat_of,
     pack_digits,
@@ -21,6 +20,7 @@ from gridcity.adapters.component_index import (
     tile_units,
     unpack_digits,
 )
+from gridcity.adapters.component_index import ComponentIndex
 from gridcity.domain.access import Scope
 
 CLASSES = ("01001", "01037", "03005", "02014")
