@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import socket
 import sqlite3
@@ -50,7 +49,7 @@ import numpy as np
 import shapely
 import sqlalchemy as sa
 
-from gridcity.adapters.component_index import lonlat_of, tile_units
+from gridcity.adapters.component_tiling import lonlat_of, tile_units
 from gridcity.adapters.db import migrate
 from gridcity.adapters.db.tables import CatalogClass
 from gridcity.adapters.spatial_index import bump_version, read_versions
@@ -283,11 +282,9 @@ def ours(container: Container, tiles: dict[int, list[tuple[int, int]]]) -> dict[
     """Index build, then tiles through the service: no filter, class filter, scoped user."""
     deps = container.deps
     deps.component_maps.clear()
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     started = time.perf_counter()
     index = component_map.component_index(deps)
     build_s = time.perf_counter() - started
-    rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scoped = Actor(
         user_id=1,
         username="supervisor",
@@ -298,7 +295,6 @@ def ours(container: Container, tiles: dict[int, list[tuple[int, int]]]) -> dict[
         "indexed": len(index),
         "build_s": round(build_s, 2),
         "index_mb": round(index.nbytes / 1e6, 1),
-        "build_peak_rss_growth_mb": round((rss1 - rss0) / 1024, 1),
     }
     kinds: dict[str, int] = {}
     for z, chosen in tiles.items():

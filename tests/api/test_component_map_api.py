@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gridcity.adapters.component_index import STATES
+from gridcity.adapters.component_tiling import STATES
 from tests.factories import SUB_A, SmallCity, api_token
 from tests.services.test_component_map import CENTRE, add_at, build_inventory, in_tile, stored
 from tests.unit.test_component_index import tile_of

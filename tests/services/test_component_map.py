@@ -13,7 +13,7 @@ import pytest
 import shapely
 import sqlalchemy as sa
 
-from gridcity.adapters.component_index import STATES, lonlat_of
+from gridcity.adapters.component_tiling import STATES, lonlat_of
 from gridcity.adapters.db.tables import Component
 from gridcity.adapters.spatial_index import bump_version, read_versions
 from gridcity.bootstrap import Container, bootstrap

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gridcity.adapters.component_index import (
+from gridcity.adapters.component_index import ComponentIndex
+from gridcity.adapters.component_tiling import (
     STATES,
-    ComponentIndex,
     check_tile,
     lonlat_of,
     pack_digits,

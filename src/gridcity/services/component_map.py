@@ -20,17 +20,8 @@ import numpy as np
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.component_index import (
-    INDEX_ZOOM,
-    ROW_DTYPE,
-    STATES,
-    Clusters,
-    ComponentIndex,
-    Points,
-    Rows,
-    Where,
-    check_tile,
-)
+from gridcity.adapters.component_index import Clusters, ComponentIndex, Points, Where
+from gridcity.adapters.component_tiling import INDEX_ZOOM, ROW_DTYPE, STATES, Rows, check_tile
 from gridcity.adapters.db.tables import CatalogClass, Component, Department, SpatialState
 from gridcity.domain import coords
 from gridcity.domain.access import Actor, Permission, Scope, require

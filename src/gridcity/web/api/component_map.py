@@ -14,7 +14,8 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from gridcity.adapters.component_index import STATES, Points
+from gridcity.adapters.component_index import Points
+from gridcity.adapters.component_tiling import STATES
 from gridcity.config import BasemapCrs
 from gridcity.services import component_map
 from gridcity.services.component_map import TileView
