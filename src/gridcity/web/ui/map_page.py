@@ -73,6 +73,10 @@ COMPONENT_TEXT = {
     "noHistory": N_("No changes recorded"),
     "historyFailed": N_("The history could not be loaded"),
     "close": N_("Close"),
+    # History actions (the inventory's created / updated / state_changed).
+    "action_created": N_("Created"),
+    "action_updated": N_("Updated"),
+    "action_state_changed": N_("State changed"),
 }
 STATE_LABELS = {
     ComponentState.INTACT: N_("Intact"),

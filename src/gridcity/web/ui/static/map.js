@@ -399,7 +399,8 @@
       const item = document.createElement("li");
       const head = document.createElement("div");
       const when = entry.changed_at ? new Date(entry.changed_at).toLocaleString() : "";
-      head.textContent = ["v" + entry.version, entry.action, when, entry.actor_name].filter(Boolean).join(" · ");
+      const action = text["action_" + entry.action] || entry.action;
+      head.textContent = ["v" + entry.version, action, when, entry.actor_name].filter(Boolean).join(" · ");
       item.appendChild(head);
       if (entry.reason) {
         const reason = document.createElement("div");
