@@ -175,7 +175,8 @@ def segments(lines: NDArray[np.object_]) -> NDArray[np.object_]:
     xy, owner = shapely.get_coordinates(lines, return_index=True)
     same = owner[1:] == owner[:-1]
     pairs = np.stack((xy[:-1][same], xy[1:][same]), axis=1)
-    return shapely.linestrings(pairs)
+    pieces: NDArray[np.object_] = shapely.linestrings(pairs)
+    return pieces
 
 
 def _crossings(a: NDArray[np.object_], b: NDArray[np.object_]) -> NDArray[np.float64]:
