@@ -654,3 +654,117 @@ def test_parallel_batches_never_draw_the_same_serial(inv: Inventory, shared_clas
         assert serials == list(range(1, per_class + 1))
     assert sorted(c.change_seq for c in inv.components())[::size] == [1, 2]
     assert counter(inv.container) == 2
+
+
+# --- details of the bulk path ------------------------------------------------------------------
+
+
+def test_today_is_the_city_s_day_for_census_dates(inv: Inventory) -> None:
+    late_evening_utc = datetime(2026, 6, 1, 20, 0, tzinfo=UTC)  # 04:00 on 2 June in Beijing
+    deps = replace(inv.deps, clock=lambda: late_evening_utc)
+    add_components(
+        deps, SYSTEM, make_batch({"census_date": "2026-06-02"}), source=SOURCE, info=TEST_INFO
+    )
+    assert inv.components()[0].census_date == date(2026, 6, 2)
+    with pytest.raises(CensusRefused) as caught:
+        add_components(
+            deps,
+            SYSTEM,
+            make_batch({"census_date": "2026-06-03", "geometry": at(10)}),
+            source=SOURCE,
+            info=TEST_INFO,
+        )
+    assert caught.value.problems[0].code == "census_date_in_future"
+
+
+def test_texts_with_tabs_newlines_and_backslashes_are_stored_as_given(inv: Inventory) -> None:
+    note = "井盖松动\t见照片\n第二次巡查：C:\\照片\\1.jpg"
+    inv.add({"note": note, "position_text": "东四北大街\\西侧", "name": "路灯\t北"})
+    (stored,) = inv.components()
+    assert (stored.note, stored.position_text, stored.name) == (
+        note,
+        "东四北大街\\西侧",
+        "路灯\t北",
+    )
+    assert shapely.equals_exact(stored.geom, IN_A1, 0.0)  # points are packed, not re-encoded
+    assert (stored.x, stored.y) == (IN_A1.x, IN_A1.y)
+
+
+def test_a_big_first_batch_rebuilds_sqlite_indexes_and_a_failed_one_keeps_them(
+    inv: Inventory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gridcity.services import component_store, component_writes
+
+    sqlite = inv.container.db.engine.dialect.name == "sqlite"
+
+    def indexes() -> set[str]:
+        query = (
+            "SELECT name FROM sqlite_master WHERE tbl_name = 'component'"
+            if sqlite
+            else "SELECT indexname FROM pg_indexes WHERE tablename = 'component'"
+        )
+        with inv.container.db.read() as session:
+            return set(session.scalars(sa.text(query)))
+
+    before = indexes()
+    assert {"ix_component_grid_code", "ix_component_class_id"} <= before
+    dropped: list[list[tuple[str, str]]] = []
+    real_drop = component_store.drop_indexes_for
+
+    def spy(session: Any, rows: int) -> list[tuple[str, str]]:
+        dropped.append(real_drop(session, rows))
+        return dropped[-1]
+
+    def broken(*_args: Any) -> None:
+        raise RuntimeError("disk full")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(component_store, "REBUILD_INDEXES_MIN_ROWS", 2)
+        patch.setattr(component_writes, "drop_indexes_for", spy)
+        patch.setattr(component_writes, "copy_postgres" if not sqlite else "insert_sqlite", broken)
+        with pytest.raises(RuntimeError):
+            inv.add({}, {"geometry": at(10)})
+    assert indexes() == before  # dropped (SQLite), then rolled back with the batch
+    monkeypatch.setattr(component_store, "REBUILD_INDEXES_MIN_ROWS", 2)
+    monkeypatch.setattr(component_writes, "drop_indexes_for", spy)
+    inv.add({}, {"geometry": at(10)}, {"geometry": at(20)})
+    inv.add({"geometry": at(30)}, {"geometry": at(40)})  # smaller than the inventory
+    assert indexes() == before and len(inv.components()) == 5
+    if sqlite:  # dropped and rebuilt for the first census, kept for the second batch
+        assert [len(d) >= 4 for d in dropped] == [True, True, False]
+    else:  # PostgreSQL never drops them (an ACCESS EXCLUSIVE lock for nothing gained)
+        assert dropped == [[], [], []]
+
+
+def test_close_pairs_finds_the_same_pairs_as_a_brute_force_search() -> None:
+    from gridcity.domain.components import close_pairs, local_metres
+
+    rng = np.random.default_rng(3)
+    xy = np.column_stack((rng.uniform(116.40, 116.41, 3_000), rng.uniform(39.90, 39.91, 3_000)))
+    xy[1::7] = xy[::7][: len(xy[1::7])] + rng.normal(0, 1e-5, (len(xy[1::7]), 2))  # close twins
+    classes = rng.integers(0, 3, len(xy))
+    metres = local_metres(xy, float(xy[:, 1].mean()))
+    gap = np.hypot(*(metres[:, None, :] - metres[None, :, :]).transpose(2, 0, 1))
+    same = classes[:, None] == classes[None, :]
+    for distance in (0.5, 2.0, 7.5):
+        expected = {
+            (int(i), int(j))
+            for i, j in zip(*np.nonzero((gap <= distance) & same), strict=True)
+            if i < j
+        }
+        found = close_pairs(xy, classes, xy, classes, distance, same_set=True)
+        assert {(p.first, p.second) for p in found} == expected and expected
+        half = len(xy) // 2
+        cross = close_pairs(
+            xy[:half], classes[:half], xy[half:], classes[half:], distance, same_set=False
+        )
+        expected_cross = {
+            (int(i), int(j) - half)
+            for i, j in zip(*np.nonzero((gap <= distance) & same), strict=True)
+            if i < half <= j
+        }
+        assert {(p.first, p.second) for p in cross} == expected_cross
+    text_classes = np.asarray(["a", "b", "c"], dtype=object)[classes]
+    assert close_pairs(xy, text_classes, xy, text_classes, 2.0, same_set=True) == close_pairs(
+        xy, classes, xy, classes, 2.0, same_set=True
+    )

