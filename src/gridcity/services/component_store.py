@@ -15,7 +15,7 @@ an ACCESS EXCLUSIVE lock on ``component`` (map readers blocked until commit), an
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, repeat
@@ -333,10 +333,17 @@ def drop_indexes_for(session: Session, rows: int) -> list[tuple[str, str]]:
     return indexes
 
 
-def recreate_indexes(session: Session, indexes: Iterable[tuple[str, str]]) -> None:
-    """Build the dropped indexes again (one sort each)."""
-    for _name, sql in indexes:
-        session.execute(sa.text(sql))
+def recreate_indexes(session: Session, indexes: Sequence[tuple[str, str]]) -> None:
+    """Build the dropped indexes again (one sort each; SQLite may sort on two threads)."""
+    if not indexes:
+        return
+    connection = session.connection()
+    connection.exec_driver_sql("PRAGMA threads = 2")
+    try:
+        for _name, sql in indexes:
+            connection.exec_driver_sql(sql)
+    finally:
+        connection.exec_driver_sql("PRAGMA threads = 0")
 
 
 # --- SQLite ------------------------------------------------------------------------------------
