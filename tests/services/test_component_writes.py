@@ -768,3 +768,11 @@ def test_close_pairs_finds_the_same_pairs_as_a_brute_force_search() -> None:
     assert close_pairs(xy, text_classes, xy, text_classes, 2.0, same_set=True) == close_pairs(
         xy, classes, xy, classes, 2.0, same_set=True
     )
+
+
+def test_an_over_long_import_reason_is_a_refusal_not_a_database_error(inv: Inventory) -> None:
+    before = inv.counts()
+    with pytest.raises(InvalidInput) as refused:
+        inv.add({"row": 2}, source=ImportSource("census.csv", "csv", reason="因" * 501))
+    assert refused.value.code == "invalid_reason"
+    assert inv.counts() == before

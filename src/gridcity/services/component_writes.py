@@ -33,6 +33,7 @@ from gridcity.domain.components import (
     DUPLICATE_DISTANCE_DEFAULT_M,
     ComponentState,
     check_duplicate_distance,
+    check_reason,
     close_pairs,
 )
 from gridcity.domain.errors import InvalidInput
@@ -116,6 +117,7 @@ def add_components(
             n=n,
         )
     check_duplicate_distance(duplicate_distance_m)
+    check_reason(source.reason, required=False)  # the import record keeps at most 500 characters
     now = deps.clock()
     problems = Problems()
     with deps.db.read() as session:
