@@ -25,7 +25,7 @@ from gridcity.adapters.db.tables import (
 from gridcity.bootstrap import Container
 from gridcity.domain.access import Actor, Role, Scope
 from gridcity.domain.census import CensusRefused
-from gridcity.domain.errors import Forbidden, InvalidInput
+from gridcity.domain.errors import Conflict, Forbidden, InvalidInput
 from gridcity.services import catalog, catalog_admin, catalog_switch
 from gridcity.services.catalog_admin import ClassEdit, NewExtensionClass
 from gridcity.services.component_writes import (
@@ -776,3 +776,13 @@ def test_an_over_long_import_reason_is_a_refusal_not_a_database_error(inv: Inven
         inv.add({"row": 2}, source=ImportSource("census.csv", "csv", reason="因" * 501))
     assert refused.value.code == "invalid_reason"
     assert inv.counts() == before
+
+
+def test_a_batch_checked_against_a_code_set_switched_since_is_refused(inv: Inventory) -> None:
+    from gridcity.services.component_writes import _hold_code_set
+
+    with pytest.raises(Conflict) as refused, inv.container.db.transaction() as session:
+        _hold_code_set(session, "cjt214_2007")  # checked against 2007; 2026 is active
+    assert refused.value.code == "code_set_switched_meanwhile"
+    with inv.container.db.transaction() as session:
+        _hold_code_set(session, "gbt47678_5_2026")  # still the active one: goes on

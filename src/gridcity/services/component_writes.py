@@ -17,9 +17,10 @@ import sqlalchemy as sa
 from numpy.typing import NDArray
 from sqlalchemy.orm import Session
 
-from gridcity.adapters.db.engine import insert_missing
+from gridcity.adapters.db.engine import insert_missing, lock_rows
 from gridcity.adapters.db.tables import (
     CatalogClass,
+    CatalogSetting,
     Component,
     ComponentImport,
     Department,
@@ -36,7 +37,7 @@ from gridcity.domain.components import (
     check_reason,
     close_pairs,
 )
-from gridcity.domain.errors import InvalidInput
+from gridcity.domain.errors import Conflict, InvalidInput
 from gridcity.services import audit
 from gridcity.services.catalog import active_code_set
 from gridcity.services.component_checks import Checked, check_batch
@@ -157,6 +158,7 @@ def add_components(
         return AddResult(None, n, drawn, tuple(duplicates), by_class, dry_run=True)
 
     with deps.db.transaction() as session:
+        _hold_code_set(session, code_set.key)
         identifiers, drawn = draw_identifiers(session, code_set, checked)
         refuse_taken(session, checked.given, batch.rows, source.file_name)
         # The counter row may not exist yet: two first batches must not both insert it.
@@ -327,3 +329,14 @@ def _stored_duplicates(
         # a row that re-surveys that very component: the identifier check refuses it
         if ids[p.second] not in given
     ]
+
+
+def _hold_code_set(session: Session, checked_in: str) -> None:
+    """Hold the active code set until commit (a switch waits for this batch, or this batch
+    for the switch) and refuse the batch if a switch committed after it was checked."""
+    lock_rows(session, CatalogSetting.__table__, CatalogSetting.id == 1, shared=True)  # type: ignore[arg-type]
+    if active_code_set(session) != checked_in:
+        raise Conflict(
+            "code_set_switched_meanwhile",
+            "Someone else switched the active code set just now; check the file again",
+        )
