@@ -148,7 +148,7 @@ def main() -> None:
     url = args.database_url or f"sqlite:///{folder}/census.db"
     container = _container(url)
     migrate.upgrade(container.db.engine)
-    demo_city.load_demo_city(container.deps, ADMIN, seed=2004, info=INFO)
+    demo_city.load_demo_city(container.deps, ADMIN, seed=2004, info=INFO, inventory_scale=0)
     catalog.load_standard_catalog(container.deps, ADMIN, info=INFO)
     source = folder / "census.csv"
     _census_csv(container, source, args.n, args.seed)

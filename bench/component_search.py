@@ -79,7 +79,7 @@ def demo_bounds(container: Container) -> tuple[float, float, float, float]:
 def fill(container: Container, rows: int, rng: np.random.Generator) -> dict[str, Any]:
     """The demo city, the catalog and ``rows`` components; returns what the load took."""
     started = time.perf_counter()
-    demo_city.load_demo_city(container.deps, SYSTEM, info=INFO)
+    demo_city.load_demo_city(container.deps, SYSTEM, info=INFO, inventory_scale=0)
     catalog.load_standard_catalog(container.deps, SYSTEM, info=INFO)
     with container.db.read() as session:
         depts = [

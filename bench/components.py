@@ -118,6 +118,7 @@ def run_one(url: str, batch: NewComponents) -> dict[str, Any]:
     stages: dict[str, list[float]] = {}
 
     def progress(stage: str, _done: int, _total: int) -> None:
+        """Note when each stage starts and last reports."""
         now = time.perf_counter()
         stages.setdefault(stage, [now, now])[1] = now
 
@@ -141,6 +142,8 @@ def run_one(url: str, batch: NewComponents) -> dict[str, Any]:
         f"{dialect}_check_s": round(stages["check"][1] - stages["check"][0], 2),
         f"{dialect}_locate_s": round(stages["locate"][1] - stages["locate"][0], 2),
         f"{dialect}_write_s": round(stages["write"][1] - stages["write"][0], 2),
+        # between the stages: duplicates, identifiers drawn, the import record
+        f"{dialect}_other_s": round(stages["write"][0] - stages["check"][1], 2),
         f"{dialect}_duplicates": len(result.duplicates),
         f"{dialect}_classes": len(result.by_class),
     }

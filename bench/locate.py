@@ -210,7 +210,7 @@ def load_demo(url: str) -> tuple[float, float, float, float]:
     settings = Settings(env="test", database_url=url, run_jobs_in_process=False)  # type: ignore[arg-type]
     container = bootstrap(settings)
     migrate.upgrade(container.db.engine)
-    demo_city.load_demo_city(container.deps, SYSTEM, info=INFO)
+    demo_city.load_demo_city(container.deps, SYSTEM, info=INFO, inventory_scale=0)
     bounds = divisions.boundaries_geojson(container.deps, SYSTEM, level=DivisionLevel.DISTRICT)
     district = shapely.geometry.shape(bounds["features"][0]["geometry"])
     container.db.engine.dispose()

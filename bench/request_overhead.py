@@ -60,7 +60,9 @@ def run(n: int, url: str | None) -> dict[str, object]:
     if migrate.current_revision(container.db.engine):
         migrate.downgrade(container.db.engine, "base")
     migrate.upgrade(container.db.engine)
-    demo_city.load_demo_city(container.deps, SYSTEM, info=RequestInfo(ip="bench"))
+    demo_city.load_demo_city(
+        container.deps, SYSTEM, info=RequestInfo(ip="bench"), inventory_scale=0
+    )
     with TestClient(create_app(container)) as client:
         token = client.post(
             "/api/v1/auth/token",

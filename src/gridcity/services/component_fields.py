@@ -51,6 +51,7 @@ class Problems:
 
 
 def column_of(values: list[str] | None, n: int) -> list[str]:
+    """A column's values, or blanks when the batch does not have the column."""
     return values if values is not None else [""] * n
 
 

@@ -127,6 +127,7 @@ def draw_identifiers(
     wanted_of = np.bincount(key[drawn], minlength=len(floor_of))
 
     def name(k: int) -> tuple[str, str]:
+        """(admin code, class code) of a key number."""
         return str(districts[k // len(classes)]), classes[k % len(classes)].code
 
     first = draw_serials(
@@ -369,6 +370,7 @@ def insert_sqlite(session: Session, cols: dict[str, Column], progress: Advance, 
     per = max(1, min(_SQLITE_ROWS_PER_INSERT, (limit - len(shared)) // max(len(varying), 1)))
 
     def values_sql(count: int) -> str:
+        """The INSERT for ``count`` rows."""
         groups = []
         for r in range(count):
             base = len(shared) + r * len(varying)

@@ -341,6 +341,7 @@ def _areas_and_lines(
     codes: list[NDArray[np.object_]] = []
 
     def add(geoms: NDArray[np.object_], code: str) -> None:
+        """Keep some shapes of one class."""
         shapes.append(geoms)
         codes.append(np.full(len(geoms), code, dtype=object))
 
@@ -482,6 +483,7 @@ def load_demo_inventory(
     written = [0]
 
     def step(stage: str, done: int, total: int) -> None:
+        """Advance the demo's bar as rows are written."""
         if progress is None or stage != "write":
             return
         if not bar:
