@@ -18,15 +18,13 @@ import argparse
 import json
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from scratch import scratch_database
 from shapely.geometry import box
 
 from gridcity.adapters.db import migrate
@@ -135,21 +133,6 @@ def run(url: str, n: int) -> dict[str, Any]:
         "switch_2007_to_2026_s": round(back_s, 2),
         "recoded_per_s": round(n / max(there_s, back_s)),
     }
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def main() -> None:

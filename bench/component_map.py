@@ -38,7 +38,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime
@@ -48,6 +47,7 @@ import httpx
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from scratch import pg_reachable, scratch_database
 
 from gridcity.adapters.component_tiling import lonlat_of, tile_units
 from gridcity.adapters.db import migrate
@@ -528,35 +528,6 @@ def http(url: str, tiles: dict[int, list[tuple[int, int]]], count: int) -> dict[
 # --- main ----------------------------------------------------------------------------------
 
 
-@contextmanager
-def scratch_pg(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def pg_reachable(url: str) -> bool:
-    """True when the server answers and offers PostGIS."""
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-            ).scalar()
-        engine.dispose()
-        return bool(found)
-    except sa.exc.SQLAlchemyError:
-        return False
-
-
 def one_database(url: str, args: argparse.Namespace) -> dict[str, Any]:
     """Every figure on one database."""
     rng = np.random.default_rng(2026)
@@ -605,7 +576,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     if pg_reachable(args.database_url):
-        with scratch_pg(args.database_url) as url:
+        with scratch_database(args.database_url) as url:
             result.update(one_database(url, args))
     else:
         result["postgresql"] = f"unreachable: {sa.engine.make_url(args.database_url).host}"

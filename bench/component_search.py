@@ -20,14 +20,13 @@ import json
 import statistics
 import tempfile
 import time
-import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from scratch import scratch_database
 
 from gridcity.adapters.db import migrate
 from gridcity.adapters.db.tables import Component, Department
@@ -207,21 +206,6 @@ def measure(container: Container, runs: int) -> dict[str, Any]:
     for name, work in queries.items():
         out[f"{name}_ms"] = timed(runs, work)
     return out
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def one_backend(url: str, args: argparse.Namespace) -> dict[str, Any]:

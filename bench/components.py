@@ -23,9 +23,6 @@ import json
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -33,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
+from scratch import pg_reachable, scratch_database
 
 from gridcity.adapters.db import migrate
 from gridcity.bootstrap import bootstrap
@@ -76,35 +74,6 @@ def census_rows(rows: int, seed: int) -> NewComponents:
             merged[f.name] = [v for part in values for v in part][:rows]
     merged["rows"] = list(range(1, rows + 1))
     return NewComponents(**merged)
-
-
-@contextmanager
-def scratch_postgres(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
-def pg_reachable(url: str) -> bool:
-    """True when the server answers and offers PostGIS."""
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-            ).scalar()
-        engine.dispose()
-        return bool(found)
-    except sa.exc.SQLAlchemyError:
-        return False
 
 
 def run_one(url: str, batch: NewComponents) -> dict[str, Any]:
@@ -215,7 +184,7 @@ def main() -> None:
     if args.no_postgres:
         result["postgresql"] = "skipped"
     elif pg_reachable(args.database_url):
-        with scratch_postgres(args.database_url) as url:
+        with scratch_database(args.database_url) as url:
             result.update(run_one(url, batch))
     else:
         result["postgresql"] = f"unreachable: {sa.engine.make_url(args.database_url).host}"

@@ -28,7 +28,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -37,6 +36,7 @@ import httpx
 import numpy as np
 import shapely
 import sqlalchemy as sa
+from scratch import pg_reachable, scratch_database
 from shapely.geometry import box
 
 from gridcity.adapters.db import migrate
@@ -116,21 +116,6 @@ def ours(polygons: np.ndarray, xy: np.ndarray) -> dict[str, Any]:
     }
 
 
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new PostgreSQL database with PostGIS, dropped afterwards."""
-    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    name = f"gridcity_bench_{uuid.uuid4().hex[:10]}"
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def postgis(url: str, polygons: np.ndarray, xy: np.ndarray) -> dict[str, Any]:
     """The same polygons and points through an ST_Contains join with a GiST index."""
     engine = sa.create_engine(url)
@@ -186,20 +171,6 @@ def _load_postgis(cursor: Any, polygons: np.ndarray, xy: np.ndarray) -> None:
     )
     cursor.execute("ANALYZE cells")
     cursor.execute("ANALYZE pts")
-
-
-def pg_reachable(url: str) -> bool:
-    """True when the server answers and offers PostGIS."""
-    try:
-        engine = sa.create_engine(url)
-        with engine.connect() as conn:
-            found = conn.execute(
-                sa.text("SELECT 1 FROM pg_available_extensions WHERE name = 'postgis'")
-            ).scalar()
-        engine.dispose()
-        return bool(found)
-    except sa.exc.SQLAlchemyError:
-        return False
 
 
 # --- 2. HTTP on the demo city, through a real server ----------------------------------------
