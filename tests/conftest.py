@@ -110,7 +110,15 @@ def scratch_pg_database(admin: sa.Engine) -> Iterator[str]:
 
 # Settings the migrations seed (a city edits them later): each PostgreSQL test starts from the
 # seeded rows, as each SQLite test does from its copy of the migrated template.
-SEEDED_TABLES = ("layer_scheme_setting", "named_shift", "catalog_code_set", "catalog_setting")
+SEEDED_TABLES = (
+    "layer_scheme_setting",
+    "named_shift",
+    "catalog_code_set",
+    "catalog_setting",
+    "calendar_year",
+    "calendar_day",
+    "calendar_setting",
+)
 _SEEDS: dict[str, list[dict[str, object]]] = {}
 
 

@@ -14,6 +14,7 @@ from alembic.util import CommandError
 from rich.progress import Progress
 
 from gridcity.adapters.db import migrate as db_migrate
+from gridcity.cli.calendar import calendar_app
 from gridcity.cli.catalog import catalog_app
 from gridcity.cli.components import components_app
 from gridcity.cli.coords import coords_app
@@ -42,6 +43,7 @@ app.add_typer(grid_app, name="grid")
 app.add_typer(divisions_app, name="divisions")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(components_app, name="components")
+app.add_typer(calendar_app, name="calendar")
 
 
 @app.command()

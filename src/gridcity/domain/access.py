@@ -60,6 +60,10 @@ class Permission(StrEnum):
     # census imports, edits and state changes by administrators (the survey is a managed job).
     COMPONENT_READ = "component.read"
     COMPONENT_WRITE = "component.write"
+    # The working calendar (工作日历: holidays, make-up workdays, office hours): read by every
+    # staff member (deadlines, lights); years and office hours changed by administrators.
+    CALENDAR_READ = "calendar.read"
+    CALENDAR_WRITE = "calendar.write"
 
 
 _EVERY_STAFF = frozenset(
@@ -69,6 +73,7 @@ _EVERY_STAFF = frozenset(
         Permission.GRID_READ,
         Permission.CATALOG_READ,
         Permission.COMPONENT_READ,
+        Permission.CALENDAR_READ,
     }
 )
 

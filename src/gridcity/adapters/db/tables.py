@@ -513,3 +513,42 @@ class ComponentVersion(Base):
     actor_id: Mapped[int | None] = mapped_column(sa.Integer)
     actor_name: Mapped[str] = mapped_column(sa.String(64))
     changed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class CalendarYear(Base):
+    """A year the working calendar covers: its holidays and make-up workdays are known."""
+
+    __tablename__ = "calendar_year"
+
+    year: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(sa.String(200))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    loaded_by: Mapped[str] = mapped_column(sa.String(64))
+
+
+class CalendarDayRow(Base):
+    """A date that differs from Monday–Friday: a day off, or a 调休 make-up workday.
+
+    ``year`` is the notice (covered year) the row came from: the notice for 2019 also set
+    2018-12-29 to 2018-12-31, so replacing a year replaces exactly the rows its notice set.
+    """
+
+    __tablename__ = "calendar_day"
+
+    day: Mapped[date] = mapped_column("date", sa.Date, primary_key=True)
+    is_workday: Mapped[bool] = mapped_column(sa.Boolean)
+    name: Mapped[str] = mapped_column(sa.String(60))
+    source: Mapped[str] = mapped_column(sa.String(200))
+    year: Mapped[int] = mapped_column(sa.ForeignKey("calendar_year.year"), index=True)
+
+
+class CalendarSetting(Base):
+    """Office periods of a working day and the city's time zone (one row, id 1)."""
+
+    __tablename__ = "calendar_setting"
+    __table_args__ = (sa.CheckConstraint("id = 1", name="single_row"),)
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    office_hours: Mapped[str] = mapped_column(sa.String(100))
+    time_zone: Mapped[str] = mapped_column(sa.String(64))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from gridcity.web.api import (
     audit,
     auth,
+    calendar,
     catalog,
     census,
     component_map,
@@ -38,5 +39,6 @@ for module in (
     # Before the router with /components/{identifier}: /components/near must match first.
     component_map,
     components,
+    calendar,
 ):
     api_router.include_router(module.router)
