@@ -19,6 +19,7 @@ from gridcity.adapters.storage import LocalStorage
 from gridcity.bootstrap import Container
 from gridcity.domain.access import STAFF_ROLES, Role
 from gridcity.services.grid_generation import proposal_fingerprint
+from tests.calendar_files import csv_of, seed_rows
 from tests.factories import (
     COMM_A1,
     DISTRICT,
@@ -339,6 +340,22 @@ API = [
         EVERY_STAFF,
         lambda c: {"from": "wgs84", "to": "gcj02", "points": [[116.4, 39.9]]},
     ),
+    Endpoint("GET", "/api/v1/calendar/years", EVERY_STAFF),
+    Endpoint("GET", "/api/v1/calendar/days?from=2026-02-01&to=2026-02-28", EVERY_STAFF),
+    Endpoint(
+        "GET",
+        "/api/v1/calendar/deadline?start=2026-02-13T16:00&limit=4&unit=working_hours",
+        EVERY_STAFF,
+    ),
+    Endpoint(
+        "POST",
+        "/api/v1/calendar/years",
+        ADMIN,
+        lambda c: {"source": "chinesecalendar"},
+        lambda: {"file": ("2026.csv", csv_of(seed_rows(2026)), "text/csv")},
+    ),
+    Endpoint("GET", "/api/v1/calendar/settings", EVERY_STAFF),
+    Endpoint("PUT", "/api/v1/calendar/settings", ADMIN, lambda c: {"office_hours": "08:30-12:00"}),
 ]
 
 PAGES = [
