@@ -47,6 +47,21 @@ def unavailable(what: str, why: str) -> None:
     pytest.skip(message)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this process's skip notices to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["skip_notices"] = list(SKIP_NOTICES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """In the pytest-xdist controller: gather the notices each worker skipped with."""
+    for notice in getattr(node, "workeroutput", {}).get("skip_notices", []):
+        if notice not in SKIP_NOTICES:
+            SKIP_NOTICES.append(notice)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Make skipped suites impossible to miss."""
     for notice in SKIP_NOTICES:
