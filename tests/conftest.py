@@ -69,11 +69,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def settings_for(database_url: str, **extra: object) -> Settings:
-    """Settings of a test process."""
+    """Settings of a test process (no jobs thread, no component index built at start-up: pass
+    ``warm_component_index=True`` to have one)."""
     return Settings(  # type: ignore[arg-type]
         env="test",
         database_url=database_url,
         run_jobs_in_process=False,
+        warm_component_index=extra.pop("warm_component_index", False),
         log_level="WARNING",
         **extra,
     )
