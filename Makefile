@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 VENDOR := src/gridcity/web/ui/static/vendor
+# Test processes (pytest-xdist): one per core by default; TEST_WORKERS=0 runs in this process.
+TEST_WORKERS ?= auto
 
 .PHONY: run test lint format assets install install-dev check-python ci clean
 
@@ -46,7 +48,7 @@ run: install assets
 	$(BIN)/gridcity serve
 
 test: install-dev assets lint
-	$(BIN)/python -m pytest --cov --cov-report=term:skip-covered
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal --cov --cov-report=term:skip-covered
 
 lint: install-dev
 	$(BIN)/ruff check src tests bench

@@ -47,6 +47,21 @@ def unavailable(what: str, why: str) -> None:
     pytest.skip(message)
 
 
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """In a pytest-xdist worker: hand this process's skip notices to the controller."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["skip_notices"] = list(SKIP_NOTICES)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: object, error: object) -> None:
+    """In the pytest-xdist controller: gather the notices each worker skipped with."""
+    for notice in getattr(node, "workeroutput", {}).get("skip_notices", []):
+        if notice not in SKIP_NOTICES:
+            SKIP_NOTICES.append(notice)
+
+
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     """Make skipped suites impossible to miss."""
     for notice in SKIP_NOTICES:
@@ -54,11 +69,13 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
 
 
 def settings_for(database_url: str, **extra: object) -> Settings:
-    """Settings of a test process."""
+    """Settings of a test process (no jobs thread, no component index built at start-up: pass
+    ``warm_component_index=True`` to have one)."""
     return Settings(  # type: ignore[arg-type]
         env="test",
         database_url=database_url,
         run_jobs_in_process=False,
+        warm_component_index=extra.pop("warm_component_index", False),
         log_level="WARNING",
         **extra,
     )

@@ -66,6 +66,9 @@ class Settings(BaseSettings):
     basemap_attribution: str = ""
 
     run_jobs_in_process: bool = True
+    # Build the component map index in the background when the web app starts (decision 0011),
+    # so the first map request does not wait for it.
+    warm_component_index: bool = True
 
     @field_validator("database_url")
     @classmethod

@@ -330,9 +330,9 @@ def test_an_index_sees_what_another_process_wrote_reading_only_that(
     reads: list[int | None] = []
     real_rows = component_map._rows
 
-    def spy(session: Any, after: int | None) -> Any:
+    def spy(session: Any, after: int | None, *rest: Any) -> Any:
         reads.append(after)
-        return real_rows(session, after)
+        return real_rows(session, after, *rest)
 
     monkeypatch.setattr(component_map, "_rows", spy)
     z, (x, y) = 16, tile_of(116.4150, 39.9150, 16)

@@ -458,6 +458,8 @@ class ComponentMaps:
     def __init__(self) -> None:
         self._items: dict[str, ComponentIndex] = {}
         self.lock = threading.Lock()  # held while building or patching, so only one does
+        # Seconds the last full build of each index took (rows read, encoded, sorted).
+        self.build_seconds: dict[str, float] = {}
 
     def get(self, key: str) -> ComponentIndex | None:
         """The index for ``key``, as last built (possibly stale: compare its ``seq``)."""
@@ -470,3 +472,4 @@ class ComponentMaps:
     def clear(self) -> None:
         """Forget every index (the next request builds afresh)."""
         self._items.clear()
+        self.build_seconds.clear()

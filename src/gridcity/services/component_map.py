@@ -13,8 +13,10 @@ division scope, or its competent department is in their department scope.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import sqlalchemy as sa
@@ -42,6 +44,7 @@ DEFAULT_CELLS = 4  # 4 × 4 cells of 64 px on a 256 px tile: room for a labelled
 MAX_FILTER_VALUES = 200
 NEAR_MAX_RADIUS_M = 500.0
 NEAR_MAX_LIMIT = 50
+READ_CHUNK = 65_536  # rows fetched at a time; a cancelled build stops between two fetches
 DISPLAY_CRS = ("wgs84", "gcj02")  # CGCS2000 is WGS-84 at map precision (decision 0001)
 
 
@@ -159,7 +162,26 @@ _ROWS_SQL = (
 )
 
 
-def _rows(session: Session, after: int | None) -> Rows:
+class BuildCancelled(Exception):
+    """A build of the index was called off before it finished (the process is stopping)."""
+
+
+def _never() -> bool:
+    return False
+
+
+def _chunks(cursor: Any, cancelled: Callable[[], bool]) -> Iterator[tuple[Any, ...]]:
+    """The cursor's rows, fetched ``READ_CHUNK`` at a time, stopping when ``cancelled()``."""
+    while True:
+        if cancelled():
+            raise BuildCancelled
+        chunk = cursor.fetchmany(READ_CHUNK)
+        if not chunk:
+            return
+        yield from chunk
+
+
+def _rows(session: Session, after: int | None, cancelled: Callable[[], bool] = _never) -> Rows:
     """Every component (``after`` None) or those written after counter value ``after``, as one
     structured array (read through the driver's cursor: a million rows load in seconds)."""
     sql = _ROWS_SQL if after is None else f"{_ROWS_SQL} WHERE change_seq > {int(after)}"
@@ -168,7 +190,7 @@ def _rows(session: Session, after: int | None) -> Rows:
     cursor = raw.cursor()
     try:
         cursor.execute(sql)
-        return np.fromiter(cursor, dtype=ROW_DTYPE)
+        return np.fromiter(_chunks(cursor, cancelled), dtype=ROW_DTYPE)
     finally:
         cursor.close()
 
@@ -186,8 +208,14 @@ def _display(crs: str) -> coords.Conversion | None:
     return coords.wgs84_to_gcj02_array if crs == "gcj02" else None
 
 
-def component_index(deps: ServiceDeps, crs: str = "wgs84") -> ComponentIndex:
-    """This process's index, brought up to date with the database (one query when it is)."""
+def component_index(
+    deps: ServiceDeps, crs: str = "wgs84", *, cancelled: Callable[[], bool] = _never
+) -> ComponentIndex:
+    """This process's index, brought up to date with the database (one query when it is).
+
+    One build or patch at a time: a caller that finds another one building waits for it and
+    takes its result. ``cancelled`` is asked between chunks of rows; when it answers True the
+    build stops with ``BuildCancelled`` and the index stays as it was."""
     maps = deps.component_maps
     with deps.db.read() as session:
         seq = _counter(session)
@@ -203,11 +231,18 @@ def component_index(deps: ServiceDeps, crs: str = "wgs84") -> ComponentIndex:
             # The counter is read before the rows: a write committed in between is in the rows
             # and read again by the next patch, which is harmless (its ids are replaced).
             if current is None or current.seq > seq:  # a restored or emptied database
-                rows = _rows(session, None)
+                started = time.perf_counter()
+                rows = _rows(session, None, cancelled)
                 fresh = ComponentIndex.build(rows, seq, _class_codes(session), _display(crs))
+                took = time.perf_counter() - started
             else:
-                rows = _rows(session, current.seq)
+                rows = _rows(session, current.seq, cancelled)
                 fresh = current.patched(rows, seq, _class_codes(session), _display(crs))
+                took = None
+        if cancelled():  # called off while it encoded: keep nothing, as a stopped build
+            raise BuildCancelled
+        if took is not None:
+            maps.build_seconds[crs] = took
         maps.put(crs, fresh)
         return fresh
 

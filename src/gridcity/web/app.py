@@ -24,6 +24,7 @@ from gridcity.web.limits import MB, BodyLimitMiddleware
 from gridcity.web.observability import Metrics, RequestContextMiddleware, configure_logging
 from gridcity.web.templating import Templates
 from gridcity.web.ui import ui_router
+from gridcity.web.warmup import ComponentIndexWarmup, map_crs
 
 STATIC = Path(__file__).resolve().parent / "ui" / "static"
 
@@ -53,13 +54,31 @@ def create_app(container: Container | None = None, settings: Settings | None = N
     configure_logging(container.settings.log_level, container.settings.log_json)
 
     @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        jobs = JobThread(container.deps) if container.settings.run_jobs_in_process else None
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        config = container.settings
+        jobs = JobThread(container.deps) if config.run_jobs_in_process else None
         if jobs:
             jobs.start()
-        yield
-        if jobs:
-            jobs.stop()
+        gauges = ops.ComponentIndexCollector(container.deps.component_maps)
+        app.state.metrics.registry.register(gauges)
+        # Build the map's component index now rather than on the first map request; requests
+        # that come meanwhile wait for this build (decision 0011, docs/component-map.md).
+        warmup = (
+            ComponentIndexWarmup(container.deps, map_crs(config))
+            if config.warm_component_index
+            else None
+        )
+        if warmup:
+            warmup.start()
+        app.state.component_warmup = warmup
+        try:
+            yield
+        finally:
+            if warmup:
+                warmup.stop()  # never waits: a daemon thread that stops at its next chunk
+            app.state.metrics.registry.unregister(gauges)
+            if jobs:
+                jobs.stop()
 
     app = FastAPI(
         lifespan=lifespan,
