@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Self
 
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.domain.imports import N_
@@ -22,7 +23,7 @@ class CensusProblem:
     params: Mapping[str, object] = field(default_factory=dict)
 
     @classmethod
-    def of(cls, row: int, column: str, error: DomainError) -> CensusProblem:
+    def of(cls, row: int, column: str, error: DomainError) -> Self:
         """A problem carrying a domain refusal's own (translatable) message."""
         return cls(row, column, error.code, error.message, dict(error.params))
 

@@ -19,10 +19,11 @@ import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
-from gridcity.domain.errors import DomainError, InvalidInput
+from gridcity.domain.census import CensusProblem
+from gridcity.domain.errors import InvalidInput
 from gridcity.domain.imports import N_
 from gridcity.domain.work_calendar import NAME_MAX, CalendarDay
 
@@ -63,31 +64,13 @@ FESTIVALS = (
 
 
 @dataclass(frozen=True)
-class CalendarProblem:
+class CalendarProblem(CensusProblem):
     """Why a file cannot be loaded: its row (0: the file as a whole), column and reason."""
-
-    row: int
-    column: str
-    code: str
-    message: str  # English msgid with %(name)s parameters
-    params: Mapping[str, object] = field(default_factory=dict)
-
-    @classmethod
-    def of(cls, row: int, column: str, error: DomainError) -> CalendarProblem:
-        """A problem carrying a refusal's own (translatable) message."""
-        return cls(row, column, error.code, error.message, dict(error.params))
-
-    @property
-    def reason(self) -> str:
-        """The English reason with its parameters filled in."""
-        return self.message % dict(self.params) if self.params else self.message
 
     @property
     def text(self) -> str:
-        """Row, column and reason in one line."""
-        if self.row == 0:
-            return self.reason
-        return f"row {self.row}, column {self.column}: {self.reason}"
+        """Row, column and reason in one line (the reason alone for the whole file)."""
+        return self.reason if self.row == 0 else super().text
 
 
 class CalendarFileRefused(InvalidInput):
