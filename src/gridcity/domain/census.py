@@ -6,10 +6,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Self
 
-from gridcity.domain.errors import DomainError, InvalidInput
-from gridcity.domain.imports import N_
-
-SHOWN = 5  # problems spelled out in the refusal's message; the report holds all of them
+from gridcity.domain.errors import DomainError
+from gridcity.domain.imports import N_, FileRefused
 
 
 @dataclass(frozen=True)
@@ -38,30 +36,25 @@ class CensusProblem:
         return f"row {self.row}, column {self.column}: {self.reason}"
 
 
-class CensusRefused(InvalidInput):
+class CensusRefused(FileRefused):
     """A batch refused as a whole (nothing written); ``problems`` lists them in row order.
 
     ``total`` counts every problem found, which may exceed the problems kept.
     """
 
+    problems: tuple[CensusProblem, ...]
+
     def __init__(self, source: str, problems: Sequence[CensusProblem], *, total: int) -> None:
         ordered = sorted(problems, key=lambda p: (p.row, p.column))
-        more = total - min(SHOWN, len(ordered))
-        message = (
-            N_(
-                "%(source)s: nothing was imported; %(count)s problems: %(problems)s; and %(more)s more"
-            )
-            if more > 0
-            else N_("%(source)s: nothing was imported; %(count)s problems: %(problems)s")
-        )
         super().__init__(
             "census_refused",
-            message,
-            source=source,
-            count=total,
-            problems="; ".join(p.text for p in ordered[:SHOWN]),
-            more=more,
+            (
+                N_("%(source)s: nothing was imported; %(count)s problems: %(problems)s"),
+                N_(
+                    "%(source)s: nothing was imported; %(count)s problems: %(problems)s; and %(more)s more"
+                ),
+            ),
+            source,
+            ordered,
+            total=total,
         )
-        self.source = source
-        self.problems = tuple(ordered)
-        self.total = total

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from gridcity.domain.errors import DomainError, InvalidInput
 
@@ -47,26 +48,59 @@ def _order(problem: Problem) -> tuple[int, int, str]:
     return (problem.index is None, problem.index or 0, problem.code)
 
 
-class ImportRefused(InvalidInput):
-    """A file refused as a whole (nothing written); ``problems`` holds every reason, in order."""
+class HasText(Protocol):
+    """A problem that can say itself in one line (English, parameters filled in)."""
 
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        ordered = sorted(problems, key=_order)
-        more = len(ordered) - SHOWN
-        message = (
-            N_(
-                "%(source)s: nothing was imported; %(count)s problems: %(problems)s; and %(more)s more"
-            )
-            if more > 0
-            else N_("%(source)s: nothing was imported; %(count)s problems: %(problems)s")
-        )
+    @property
+    def text(self) -> str: ...
+
+
+class FileRefused(InvalidInput):
+    """A file refused as a whole (nothing written): the first problems in the message, all kept.
+
+    ``messages`` is the (all shown, some more) pair of msgids; ``problems`` must already be in
+    file order; ``total`` counts every problem found, which may exceed the problems kept.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        messages: tuple[str, str],
+        source: str,
+        problems: Sequence[HasText],
+        *,
+        total: int | None = None,
+    ) -> None:
+        total = len(problems) if total is None else total
+        more = total - min(SHOWN, len(problems))
         super().__init__(
-            "import_refused",
-            message,
+            code,
+            messages[1] if more > 0 else messages[0],
             source=source,
-            count=len(ordered),
-            problems="; ".join(p.text for p in ordered[:SHOWN]),
+            count=total,
+            problems="; ".join(p.text for p in problems[:SHOWN]),
             more=more,
         )
         self.source = source
-        self.problems = tuple(ordered)
+        self.problems: tuple[Any, ...] = tuple(problems)
+        self.total = total
+
+
+class ImportRefused(FileRefused):
+    """A file refused as a whole (nothing written); ``problems`` holds every reason, in order."""
+
+    problems: tuple[Problem, ...]
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        ordered = sorted(problems, key=_order)
+        super().__init__(
+            "import_refused",
+            (
+                N_("%(source)s: nothing was imported; %(count)s problems: %(problems)s"),
+                N_(
+                    "%(source)s: nothing was imported; %(count)s problems: %(problems)s; and %(more)s more"
+                ),
+            ),
+            source,
+            ordered,
+        )

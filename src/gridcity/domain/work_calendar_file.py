@@ -24,10 +24,9 @@ from datetime import date
 
 from gridcity.domain.census import CensusProblem
 from gridcity.domain.errors import InvalidInput
-from gridcity.domain.imports import N_
+from gridcity.domain.imports import N_, FileRefused
 from gridcity.domain.work_calendar import NAME_MAX, CalendarDay
 
-SHOWN = 5  # problems spelled out in the refusal's message; ``problems`` holds all of them
 MAX_ROWS = 400
 COLUMNS = ("date", "is_workday", "name")
 # Header names accepted for each column (Chinese spreadsheets often carry Chinese headers).
@@ -73,29 +72,24 @@ class CalendarProblem(CensusProblem):
         return self.reason if self.row == 0 else super().text
 
 
-class CalendarFileRefused(InvalidInput):
+class CalendarFileRefused(FileRefused):
     """A calendar file refused as a whole (nothing loaded); ``problems`` in row order."""
+
+    problems: tuple[CalendarProblem, ...]
 
     def __init__(self, source: str, problems: Sequence[CalendarProblem]) -> None:
         ordered = sorted(problems, key=lambda p: (p.row, p.column))
-        more = len(ordered) - min(SHOWN, len(ordered))
-        message = (
-            N_(
-                "%(source)s: nothing was loaded; %(count)s problems: %(problems)s; and %(more)s more"
-            )
-            if more > 0
-            else N_("%(source)s: nothing was loaded; %(count)s problems: %(problems)s")
-        )
         super().__init__(
             "calendar_file_refused",
-            message,
-            source=source,
-            count=len(ordered),
-            problems="; ".join(p.text for p in ordered[:SHOWN]),
-            more=more,
+            (
+                N_("%(source)s: nothing was loaded; %(count)s problems: %(problems)s"),
+                N_(
+                    "%(source)s: nothing was loaded; %(count)s problems: %(problems)s; and %(more)s more"
+                ),
+            ),
+            source,
+            ordered,
         )
-        self.source = source
-        self.problems = tuple(ordered)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from gridcity.adapters.feature_io import Reason
 from gridcity.domain.errors import DomainError
+from gridcity.domain.imports import FileRefused
 from gridcity.web.deps import LoginRequired
 from gridcity.web.i18n import gettext_
 
@@ -22,6 +24,37 @@ def human_message(exc: DomainError) -> str:
         return text % exc.params if exc.params else text
     except (KeyError, TypeError, ValueError):
         return exc.message % exc.params if exc.params else exc.message
+
+
+def translated(message: str, params: Any) -> str:
+    """A problem's message in the request's language (a Reason parameter translated too)."""
+    shown = {
+        k: translated(v.msgid, v.params) if isinstance(v, Reason) else v
+        for k, v in dict(params or {}).items()
+    }
+    text = gettext_(message)
+    try:
+        return text % shown if shown else text
+    except (KeyError, TypeError, ValueError):
+        return message % shown if shown else message
+
+
+def refusal_body(exc: FileRefused) -> dict[str, Any]:
+    """The 422 body of a file refused by row and column: every problem kept, and their total."""
+    return {
+        "code": exc.code,
+        "message": human_message(exc),
+        "problems": [
+            {
+                "row": p.row,
+                "column": p.column,
+                "code": p.code,
+                "message": translated(p.message, p.params),
+            }
+            for p in exc.problems
+        ],
+        "total": exc.total,
+    }
 
 
 def _wants_json(request: Request) -> bool:

@@ -21,10 +21,9 @@ from gridcity.domain.errors import InvalidInput
 from gridcity.domain.work_calendar import DayInfo, parse_instant
 from gridcity.domain.work_calendar_file import CalendarFileRefused
 from gridcity.services import work_calendar
-from gridcity.web.api.census import translated
 from gridcity.web.api.schemas import ERRORS
 from gridcity.web.deps import ApiActor, Deps, Info
-from gridcity.web.errors import human_message
+from gridcity.web.errors import refusal_body
 from gridcity.web.ui.uploads import UploadTooLarge, shown_name
 
 router = APIRouter(prefix="/calendar", tags=["calendar"], responses=ERRORS)
@@ -146,20 +145,7 @@ async def upload_year(
             deps, actor, data, name=name, source=source, info=info
         )
     except CalendarFileRefused as exc:
-        body = {
-            "code": exc.code,
-            "message": human_message(exc),
-            "problems": [
-                {
-                    "row": p.row,
-                    "column": p.column,
-                    "code": p.code,
-                    "message": translated(p.message, p.params),
-                }
-                for p in exc.problems
-            ],
-        }
-        return JSONResponse(body, status_code=422)
+        return JSONResponse(refusal_body(exc), status_code=422)
     return JSONResponse(result.as_dict(), status_code=201)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.concurrency import run_in_threadpool
@@ -21,7 +21,6 @@ from starlette.background import BackgroundTask
 from gridcity.adapters.component_columns import Abbreviations
 from gridcity.adapters.component_export import parse_format
 from gridcity.adapters.crs import parse_system
-from gridcity.adapters.feature_io import Reason
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.census import CensusRefused
@@ -31,8 +30,7 @@ from gridcity.services import census
 from gridcity.services.deps import ServiceDeps
 from gridcity.web.api.schemas import ERRORS
 from gridcity.web.deps import ApiActor, Deps, Info
-from gridcity.web.errors import human_message
-from gridcity.web.i18n import gettext_
+from gridcity.web.errors import refusal_body
 from gridcity.web.limits import MB
 from gridcity.web.templating import CHINA_TZ
 
@@ -81,37 +79,6 @@ def census_options(
         reason=reason,
         ignore_unknown=ignore_unknown,
     )
-
-
-def translated(message: str, params: Any) -> str:
-    """A problem's message in the request's language (a Reason parameter translated too)."""
-    shown = {
-        k: translated(v.msgid, v.params) if isinstance(v, Reason) else v
-        for k, v in dict(params or {}).items()
-    }
-    text = gettext_(message)
-    try:
-        return text % shown if shown else text
-    except (KeyError, TypeError, ValueError):
-        return message % shown if shown else message
-
-
-def refusal_body(exc: CensusRefused) -> dict[str, Any]:
-    """The 422 body of a refused file: every problem kept, and how many there were."""
-    return {
-        "code": exc.code,
-        "message": human_message(exc),
-        "problems": [
-            {
-                "row": p.row,
-                "column": p.column,
-                "code": p.code,
-                "message": translated(p.message, p.params),
-            }
-            for p in exc.problems
-        ],
-        "total": exc.total,
-    }
 
 
 @router.post(

@@ -30,11 +30,10 @@ from gridcity.web.api.census import (
     UPLOAD_TYPES,
     census_options,
     export_response,
-    refusal_body,
     upload_limit,
 )
 from gridcity.web.deps import Deps, Info, PageActor
-from gridcity.web.errors import human_message
+from gridcity.web.errors import human_message, refusal_body
 from gridcity.web.i18n import N_, current_locale, gettext_
 from gridcity.web.limits import MB
 from gridcity.web.templating import Templates

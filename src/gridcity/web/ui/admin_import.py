@@ -25,7 +25,6 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from starlette.background import BackgroundTask
 
-from gridcity.adapters.feature_io import Reason
 from gridcity.config import Settings
 from gridcity.domain.access import Actor, Permission, require
 from gridcity.domain.errors import Conflict, DomainError, InvalidInput, NotFound
@@ -35,7 +34,7 @@ from gridcity.services.data_versions import data_versions
 from gridcity.services.deps import RequestInfo, ServiceDeps
 from gridcity.services.file_import import FileImport, FileKind, ImportOptions
 from gridcity.web.deps import Deps, Info, PageActor
-from gridcity.web.errors import human_message
+from gridcity.web.errors import human_message, translated
 from gridcity.web.i18n import N_, gettext_
 from gridcity.web.limits import MB
 from gridcity.web.templating import CHINA_TZ, Templates
@@ -347,23 +346,10 @@ def _refusal(exc: DomainError) -> dict[str, Any]:
         "message": human_message(exc) if not problems else "",
         "count": len(problems),
         "problems": [
-            (p.index, p.code, _translated(p.message, p.params)) for p in problems[:SHOWN_PROBLEMS]
+            (p.index, p.code, translated(p.message, p.params)) for p in problems[:SHOWN_PROBLEMS]
         ],
         "more": max(len(problems) - SHOWN_PROBLEMS, 0),
     }
-
-
-def _translated(message: str, params: Any) -> str:
-    """A problem's message in the request's language (a Reason parameter translated too)."""
-    shown = {
-        k: _translated(v.msgid, v.params) if isinstance(v, Reason) else v
-        for k, v in dict(params or {}).items()
-    }
-    text = gettext_(message)
-    try:
-        return text % shown if shown else text
-    except (KeyError, TypeError, ValueError):
-        return message % shown if shown else message
 
 
 def _done_query(result: FileImport) -> str:
