@@ -71,7 +71,7 @@ MESSAGES: Mapping[RefusalCode, str] = {
         "A report from the source %(source)s is verified on site before it is registered"
     ),
     RefusalCode.NOT_CONFIRMED: N_(
-        "The verification did not confirm the problem; decline the case or verify it again"
+        "The verification did not confirm the problem; decline the case instead"
     ),
     RefusalCode.CRITERIA_NOT_MET: N_(
         "Registration names one of the class's filing criteria (%(criteria)s), got %(given)s"
