@@ -13,6 +13,7 @@ from gridcity.domain.cases import (
     STATUS_STEP,
     TERMINAL,
     TRANSITIONS,
+    Axis,
     CaseAction,
     CaseStatus,
     ClockEffect,
@@ -99,7 +100,9 @@ def test_the_supervision_center_never_dispatches_or_handles_and_the_command_cent
         assert not ACTION_ROLES[action] & supervision
     for action in (CaseAction.REGISTER, CaseAction.CLOSE):
         assert not ACTION_ROLES[action] & command
-    assert all(action_axis(a) is None or ACTION_ROLES[a] for a in CaseAction)
+    assert action_axis(CaseAction.DISPATCH) is Axis.COMMAND
+    assert action_axis(CaseAction.REGISTER) is Axis.SUPERVISION
+    assert action_axis(CaseAction.URGE) is None  # dispatchers and leaders
 
 
 def test_every_application_has_its_request_approval_and_denial_in_the_table() -> None:

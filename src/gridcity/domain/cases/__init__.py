@@ -40,7 +40,7 @@ from gridcity.domain.cases.commands import (
     Verify,
     Void,
 )
-from gridcity.domain.cases.decide import check, decide
+from gridcity.domain.cases.decide import decide, screen
 from gridcity.domain.cases.model import (
     CaseState,
     Decision,
@@ -134,8 +134,8 @@ __all__ = [
     "Verify",
     "Void",
     "allowed_actions",
-    "check",
     "clock_effect",
     "decide",
+    "screen",
     "starting_step",
 ]

@@ -76,7 +76,7 @@ def decide(
         if not isinstance(command, Report | SelfHandle):
             raise ValueError(f"{command.action} acts on an existing case; pass its state")
         return _open(actor, command, policy, now, timer)
-    role = check(state, actor, command, policy)
+    role = screen(state, actor, command, policy)
     if isinstance(role, Refusal):
         return role
     _expect_timer(state.status, command, timer)
@@ -84,7 +84,7 @@ def decide(
     return Decision(new, _event(state.status, new, actor, role, command, now))
 
 
-def check(state: CaseState, actor: Actor, command: Command, policy: Policy) -> Role | Refusal:
+def screen(state: CaseState, actor: Actor, command: Command, policy: Policy) -> Role | Refusal:
     """Every guard in order: the role the actor would act in, or the first refusal."""
     refusal = status_refusal(state.status, command.action)
     if refusal is not None:
