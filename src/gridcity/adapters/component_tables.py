@@ -181,7 +181,7 @@ def read_excel_table(path: Path, progress: Advance, max_bytes: int = MAX_CENSUS_
 
 def _sheet_table(path: Path, sheet: Any, progress: Advance) -> Table:
     """A loaded sheet as a Table: rows numbered as the sheet numbers them, from 1."""
-    total = sheet.total_height or 0
+    total = sheet.end[0] + 1 if sheet.end else 0  # the last row's number
     lines: Iterator[list[Any]] = iter(sheet.iter_rows())
     start = sheet.start
     if start and start[1]:  # calamine starts each row at the first column holding a value
