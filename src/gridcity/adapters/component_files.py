@@ -6,10 +6,12 @@ GBK and GB2312, what Chinese Excel writes); ``encoding`` overrides. Excel is the
 an .xlsx workbook; its header is the first of its first 20 rows that names two known columns
 (so a title row above it is fine). CSV and Excel carry the position in lon/lat columns
 (``PointX``/``PointY`` too) or in a WKT column, read in ``crs`` (default EPSG:4490); a row's
-WKT wins over its lon/lat. GeoJSON, Shapefile and GeoPackage go through ``feature_io``, so
-their own CRS (.prj, ``crs`` member) is honoured and a contradicting ``crs`` refused, exactly as
-for grids; a zip holding several Shapefiles (our export of mixed points, lines and polygons) is
-read one Shapefile after the other, in name order, numbered through.
+WKT wins over its lon/lat. GeoJSON (streamed), Shapefile and GeoPackage take their CRS as
+``feature_io`` does, so their own CRS (.prj, ``crs`` member) is honoured and a contradicting
+``crs`` refused, exactly as for grids; a zip holding several Shapefiles (our export of mixed
+points, lines and polygons) is read one Shapefile after the other, in name order, numbered
+through. A census file has its own limits (``ReadOptions.max_bytes``/``max_rows``: 1 GB and
+add_components' 2,000,000 rows), not a grid file's.
 
 Row numbers are what a person sees: the sheet row for CSV and Excel (the header is row 1), the
 feature number from 1 for the others. Problems that only the file shows (a coordinate that is
