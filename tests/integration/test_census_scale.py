@@ -157,6 +157,20 @@ def test_a_workbook_that_unpacks_beyond_four_times_the_limit_is_refused(tmp_path
     assert "more than the 4 MB" in str(refused.value)
 
 
+def test_a_census_shapefile_may_unpack_to_four_times_the_limit(tmp_path: Path) -> None:
+    path = tmp_path / "部件.zip"
+    rows = [(Point(116.4, 39.9), {"GLBJMC": "垃圾箱", "BZ": "备注"}) for _ in range(3000)]
+    write_file(path, rows)
+    with zipfile.ZipFile(path) as archive:
+        unpacked = sum(i.file_size for i in archive.infolist())
+    limit = unpacked // 3  # the zip is far smaller; its parts are three times the limit
+    assert path.stat().st_size < limit
+    assert len(read(path, max_bytes=limit).rows) == 3000
+    with pytest.raises(InvalidInput) as refused:
+        read(path, max_bytes=unpacked // 5)
+    assert refused.value.code == "file_too_large" and "部件.zip" in str(refused.value)
+
+
 def test_a_grid_file_keeps_its_own_limits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write_json(
         tmp_path / "grids.geojson",
