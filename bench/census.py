@@ -1,14 +1,17 @@
-"""Census files at city scale: reading a census CSV, importing it (read + add_components), and
-exporting the inventory to each format, with the peak memory of each export.
+"""Census files at city scale: reading a census CSV, importing it (read + add_components),
+exporting the inventory to each format, with the peak memory of each export, and reading the
+exported GeoJSON, Excel and Shapefile back as census files, each beside a reference in the same
+run (orjson.loads of the same GeoJSON file; openpyxl read-only over the first
+``--reference-rows`` rows of the same workbook, as the census read Excel before).
 
 The demo city (its divisions, unit grids and departments) and the standard catalog are loaded
 into a fresh database, then a CSV of ``--n`` random points inside the city (GB/T 47678.5
 abbreviations, three classes, two departments) is written, read, and imported; each export
 then runs in a process of its own, so its peak RSS is its own (a streamed export stays flat
-however many rows it writes). Prints one JSON line.
+however many rows it writes), and so does each read-back and reference. Prints one JSON line.
 
     .venv/bin/python bench/census.py [--n 1000000] [--formats csv,geojson,shapefile,xlsx]
-        [--database-url URL]
+        [--reads geojson,xlsx,shapefile] [--reference-rows 200000] [--database-url URL]
     .venv/bin/python bench/census.py --read FILE   # only: read a census file (rows/s, peak)
 """
 
@@ -114,6 +117,51 @@ def _export_child(url: str, fmt: str, target: str) -> None:
     )
 
 
+def _read_child(target: str) -> None:
+    """One census read in this process; prints its rows, seconds and peak memory."""
+    started = time.perf_counter()
+    found = read_components(Path(target), ReadOptions(class_digits=5))
+    seconds = time.perf_counter() - started
+    rows = len(found.rows)
+    problems = found.problem_total
+    del found
+    print(
+        json.dumps({"rows": rows, "problems": problems, "seconds": seconds, "peak_mb": _peak_mb()})
+    )
+
+
+def _reference_child(target: str, limit: int) -> None:
+    """The reference for one format: orjson.loads of a whole GeoJSON file (bytes to objects,
+    no geometry), or openpyxl's read-only rows of a workbook (at most ``limit``)."""
+    started = time.perf_counter()
+    if target.endswith(".geojson"):
+        import orjson
+
+        data = orjson.loads(Path(target).read_bytes())
+        rows = len(data["features"])
+    else:
+        import openpyxl
+
+        book = openpyxl.load_workbook(target, read_only=True, data_only=True)
+        rows = -1  # the header
+        for _ in book.worksheets[0].iter_rows(values_only=True):
+            rows += 1
+            if rows >= limit:
+                break
+        book.close()
+    seconds = time.perf_counter() - started
+    print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": _peak_mb()}))
+
+
+def _child(*args: str) -> dict[str, float]:
+    """Run this script with ``args`` in a process of its own; its last JSON line."""
+    done = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, check=True
+    )
+    figures: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return figures
+
+
 def main() -> None:
     """Run the benchmark and print one JSON line."""
     parser = argparse.ArgumentParser(description=__doc__)
@@ -121,11 +169,21 @@ def main() -> None:
     parser.add_argument("--formats", default="csv,geojson,shapefile,xlsx")
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--reads", default="geojson,xlsx,shapefile")
+    parser.add_argument("--reference-rows", type=int, default=200_000)
     parser.add_argument("--export-child", nargs=3, metavar=("URL", "FORMAT", "TARGET"))
+    parser.add_argument("--read-child", metavar="FILE")
+    parser.add_argument("--reference-child", nargs=2, metavar=("FILE", "LIMIT"))
     parser.add_argument("--read", metavar="FILE", help="only time reading this census file")
     args = parser.parse_args()
     if args.export_child:
         _export_child(*args.export_child)
+        return
+    if args.read_child:
+        _read_child(args.read_child)
+        return
+    if args.reference_child:
+        _reference_child(args.reference_child[0], int(args.reference_child[1]))
         return
     if args.read:
         started = time.perf_counter()
@@ -187,6 +245,27 @@ def main() -> None:
             "peak_mb": figures["peak_mb"],
             "mb": round(figures["bytes"] / 2**20, 1),
         }
+    reads: dict[str, dict[str, float]] = {}
+    for fmt in args.reads.split(",") if args.reads else []:
+        target = folder / f"export{ExportFormat(fmt).suffix}"
+        if not target.exists():
+            continue
+        figures = _child("--read-child", str(target))
+        assert figures["rows"] == args.n and not figures["problems"], figures
+        reads[fmt] = {
+            "seconds": round(figures["seconds"], 1),
+            "rows_per_s": round(args.n / figures["seconds"]),
+            "peak_mb": figures["peak_mb"],
+        }
+        if fmt in ("geojson", "xlsx"):
+            ref = _child("--reference-child", str(target), str(args.reference_rows))
+            name = "orjson_loads" if fmt == "geojson" else "openpyxl_read_only"
+            reads[fmt][f"reference_{name}_rows"] = ref["rows"]
+            reads[fmt][f"reference_{name}_rows_per_s"] = round(ref["rows"] / ref["seconds"])
+            reads[fmt][f"reference_{name}_peak_mb"] = ref["peak_mb"]
+            reads[fmt]["ratio"] = round(
+                reads[fmt]["rows_per_s"] / (ref["rows"] / ref["seconds"]), 2
+            )
     print(
         json.dumps(
             {
@@ -199,6 +278,7 @@ def main() -> None:
                 "import_seconds": round(import_s, 1),
                 "import_peak_mb": _peak_mb(),
                 "export": exports,
+                "read_back": reads,
             }
         )
     )

@@ -6,10 +6,12 @@ GBK and GB2312, what Chinese Excel writes); ``encoding`` overrides. Excel is the
 an .xlsx workbook; its header is the first of its first 20 rows that names two known columns
 (so a title row above it is fine). CSV and Excel carry the position in lon/lat columns
 (``PointX``/``PointY`` too) or in a WKT column, read in ``crs`` (default EPSG:4490); a row's
-WKT wins over its lon/lat. GeoJSON, Shapefile and GeoPackage go through ``feature_io``, so
-their own CRS (.prj, ``crs`` member) is honoured and a contradicting ``crs`` refused, exactly as
-for grids; a zip holding several Shapefiles (our export of mixed points, lines and polygons) is
-read one Shapefile after the other, in name order, numbered through.
+WKT wins over its lon/lat. GeoJSON (streamed), Shapefile and GeoPackage take their CRS as
+``feature_io`` does, so their own CRS (.prj, ``crs`` member) is honoured and a contradicting
+``crs`` refused, exactly as for grids; a zip holding several Shapefiles (our export of mixed
+points, lines and polygons) is read one Shapefile after the other, in name order, numbered
+through. A census file has its own limits (``ReadOptions.max_bytes``/``max_rows``: 1 GB and
+add_components' 2,000,000 rows), not a grid file's.
 
 Row numbers are what a person sees: the sheet row for CSV and Excel (the header is row 1), the
 feature number from 1 for the others. Problems that only the file shows (a coordinate that is
@@ -45,7 +47,7 @@ from gridcity.adapters.component_tables import (
     text_of,
 )
 from gridcity.adapters.crs import STORED_EPSG, convert_points, is_projected, parse_system
-from gridcity.adapters.file_support import check_size
+from gridcity.adapters.file_support import MAX_CENSUS_BYTES, MAX_CENSUS_ROWS, check_size
 from gridcity.domain.census import CensusProblem
 from gridcity.domain.errors import DomainError, InvalidInput
 from gridcity.domain.imports import N_
@@ -114,6 +116,8 @@ class ReadOptions:
     ignore_unknown: bool = False
     attribute_names: frozenset[str] = frozenset()
     class_digits: int | None = None
+    max_bytes: int = MAX_CENSUS_BYTES  # a census file's limits, not a grid file's
+    max_rows: int = MAX_CENSUS_ROWS  # features of a geo file (CSV, Excel: add_components')
 
 
 @dataclass
@@ -172,13 +176,15 @@ def read_components(
     kind = kind_of(path)
     if options.crs is not None:
         parse_system(options.crs)
-    check_size(path)
+    check_size(path, options.max_bytes)
     if kind is FileKind.CSV:
         table = read_csv_table(path, options.encoding, progress)
     elif kind is FileKind.EXCEL:
-        table = read_excel_table(path, progress)
+        table = read_excel_table(path, progress, options.max_bytes)
     else:
-        table = read_feature_table(path, options.crs, options.encoding, progress)
+        table = read_feature_table(
+            path, options.crs, options.encoding, progress, options.max_bytes, options.max_rows
+        )
     in_columns = kind in (FileKind.CSV, FileKind.EXCEL)
     columns = resolve_columns(
         path,
@@ -196,7 +202,7 @@ def read_components(
     else:
         result.crs = table.crs
         geoms = np.empty(len(table.rows), dtype=object)
-        geoms[:] = table.geometries or []
+        geoms[:] = table.geometries if table.geometries is not None else []
         for index, why in table.reasons.items():
             row = table.rows[index]
             problems.add(

@@ -10,21 +10,31 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import zipfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+import numpy as np
+from numpy.typing import NDArray
 from shapely.geometry.base import BaseGeometry
 
 from gridcity.adapters.component_columns import FIELD_ALIASES, normal
 from gridcity.adapters.crs import STORED_EPSG
 from gridcity.adapters.csv_wkt import unguard
-from gridcity.adapters.feature_io import read_file
-from gridcity.adapters.file_support import MAX_INPUT_BYTES, codec_of, too_large
+from gridcity.adapters.feature_io import read_file, stored_geometries
+from gridcity.adapters.file_support import (
+    MAX_CENSUS_BYTES,
+    MAX_CENSUS_ROWS,
+    codec_of,
+    too_large,
+    too_many,
+)
+from gridcity.adapters.geojson_files import stream_features
 from gridcity.domain.errors import InvalidInput
 
 STORED = f"EPSG:{STORED_EPSG}"
@@ -43,14 +53,15 @@ class Table:
     headers: list[str]
     rows: list[int]
     cells: list[list[Any]]
-    geometries: list[BaseGeometry | None] | None = None
+    geometries: Sequence[BaseGeometry | None] | NDArray[np.object_] | None = None
     reasons: dict[int, str] = field(default_factory=dict)  # data row index -> unreadable why
     crs: str = STORED
     layers: tuple[tuple[str, int, int], ...] = ()
 
 
 def text_of(value: Any) -> str:
-    """One cell as text: numbers without a spurious .0, dates as YYYY-MM-DD."""
+    """One cell as text: numbers without a spurious .0, dates as YYYY-MM-DD, times as HH:MM:SS,
+    durations as H:MM:SS (Excel's [h]:mm:ss)."""
     if value is None:
         return ""
     if isinstance(value, str):
@@ -65,8 +76,12 @@ def text_of(value: Any) -> str:
         return (
             value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
         )
-    if isinstance(value, date):
+    if isinstance(value, date | time):
         return value.isoformat()
+    if isinstance(value, timedelta):
+        seconds = round(value.total_seconds())
+        hours, rest = divmod(abs(seconds), 3600)
+        return f"{'-' if seconds < 0 else ''}{hours}:{rest // 60:02d}:{rest % 60:02d}"
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -149,65 +164,85 @@ def _by_column(
 # --- Excel -------------------------------------------------------------------------------------
 
 
-def read_excel_table(path: Path, progress: Advance) -> Table:
-    """The cells of the first sheet of a workbook, below its header row."""
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
+def read_excel_table(path: Path, progress: Advance, max_bytes: int = MAX_CENSUS_BYTES) -> Table:
+    """The cells of the first sheet of a workbook, below its header row (python-calamine: the
+    cells as openpyxl gave them, see ``_cell``; ~50x faster)."""
+    from python_calamine import CalamineError, CalamineWorkbook
 
-    _check_unpacked(path)
+    _check_unpacked(path, max_bytes)
     try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+        with CalamineWorkbook.from_path(path) as book:
+            return _sheet_table(path, book.get_sheet_by_index(0), progress)
+    except (CalamineError, OSError, ValueError) as exc:
         raise InvalidInput(
             "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
         ) from None
-    try:
-        sheet = book.worksheets[0]
-        total = sheet.max_row or 0
-        lines = sheet.iter_rows(min_row=1, values_only=True)
-        scanned: list[tuple[Any, ...]] = []
-        header_at = None
-        for number, values in enumerate(lines, start=1):
-            scanned.append(values)
-            if _looks_like_header(values):
-                header_at = number
-                break
-            if number >= HEADER_SCAN_ROWS:
-                break
+
+
+def _sheet_table(path: Path, sheet: Any, progress: Advance) -> Table:
+    """A loaded sheet as a Table: rows numbered as the sheet numbers them, from 1."""
+    total = sheet.end[0] + 1 if sheet.end else 0  # the last row's number
+    lines: Iterator[list[Any]] = iter(sheet.iter_rows())
+    start = sheet.start
+    if start and start[1]:  # calamine starts each row at the first column holding a value
+        lines = ([""] * start[1] + values for values in lines)
+    scanned: list[list[Any]] = []
+    header_at = None
+    for number, values in enumerate(lines, start=1):
+        scanned.append(values)
+        if _looks_like_header(values):
+            header_at = number
+            break
+        if number >= HEADER_SCAN_ROWS:
+            break
+    if header_at is None:
+        header_at = next((k + 1 for k, v in enumerate(scanned) if any(_filled(c) for c in v)), None)
         if header_at is None:
-            header_at = next(
-                (k + 1 for k, v in enumerate(scanned) if any(_filled(c) for c in v)), None
-            )
-            if header_at is None:
-                raise InvalidInput(
-                    "empty_census_file", "%(path)s holds no header row", path=path.name
-                )
-            lines = sheet.iter_rows(min_row=header_at + 1, values_only=True)
-        header = [text_of(v) for v in scanned[header_at - 1]]
-        width = len(header)
-        cells: list[list[Any]] = [[] for _ in range(width)]
-        records: list[tuple[Any, ...]] = []
-        rows: list[int] = []
-        for number, values in enumerate(lines, start=header_at + 1):
-            if not any(_filled(v) for v in values):
-                continue
-            records.append((tuple(values) + (None,) * width)[:width])
-            rows.append(number)
-            if len(records) == PROGRESS_EVERY:
-                _sheet_columns(cells, records)
-                progress("read", number, total)
-        _sheet_columns(cells, records)
-    finally:
-        book.close()
+            raise InvalidInput("empty_census_file", "%(path)s holds no header row", path=path.name)
+        lines = itertools.chain(scanned[header_at:], lines)
+    header = [text_of(_cell(v)) for v in scanned[header_at - 1]]
+    width = len(header)
+    cells: list[list[Any]] = [[] for _ in range(width)]
+    records: list[list[Any]] = []
+    rows: list[int] = []
+    for number, values in enumerate(lines, start=header_at + 1):
+        if not any(_filled(v) for v in values):
+            continue
+        if len(values) != width:
+            values = (values + [None] * width)[:width]
+        records.append(values)
+        rows.append(number)
+        if len(records) == PROGRESS_EVERY:
+            _sheet_columns(cells, records)
+            progress("read", number, total)
+    _sheet_columns(cells, records)
     return Table(header, rows, cells)
 
 
-def _sheet_columns(cells: list[list[Any]], records: list[tuple[Any, ...]]) -> None:
-    """Move a batch of sheet rows into the columns (text stripped); empties ``records``."""
+def _sheet_columns(cells: list[list[Any]], records: list[list[Any]]) -> None:
+    """Move a batch of sheet rows into the columns (cells as ``_cell`` has them); empties
+    ``records``."""
     if records:
         for column, values in zip(cells, zip(*records, strict=True), strict=True):
-            column.extend(v.strip() if isinstance(v, str) else v for v in values)
+            column.extend([_cell(v) for v in values])
     records.clear()
+
+
+def _cell(value: Any) -> Any:
+    """A calamine cell as openpyxl (read-only, values only) gave it, so that the same text and
+    the same checks come out: text stripped; a whole number below 10^15 an int (the sheet
+    writes it without a decimal point: openpyxl made it an int, calamine a float), larger
+    ones stay floats (they have lost digits: ``identifier_not_text``); a date a midnight
+    datetime. Times, durations, bools and other floats are the same in both; an empty cell
+    is "" (openpyxl: None), which every reader of the cells takes as empty."""
+    kind = type(value)
+    if kind is str:
+        return value.strip()
+    if kind is float:
+        return int(value) if value.is_integer() and -1e15 < value < 1e15 else value
+    if kind is date:
+        return datetime(value.year, value.month, value.day)
+    return value
 
 
 def _filled(value: Any) -> bool:
@@ -219,7 +254,7 @@ def _looks_like_header(values: Iterable[Any]) -> bool:
     return sum(1 for v in values if isinstance(v, str) and normal(v) in _KNOWN) >= 2
 
 
-def _check_unpacked(path: Path) -> None:
+def _check_unpacked(path: Path, max_bytes: int) -> None:
     """Refuse a workbook whose unpacked size is beyond what a file may hold (a zip bomb)."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -228,18 +263,28 @@ def _check_unpacked(path: Path) -> None:
         raise InvalidInput(
             "file_unreadable", "Cannot read %(path)s: %(why)s", path=path.name, why=str(exc)
         ) from None
-    if unpacked > 4 * MAX_INPUT_BYTES:
-        raise too_large(path, unpacked)
+    if unpacked > 4 * max_bytes:
+        raise too_large(path, unpacked, 4 * max_bytes)
 
 
 # --- GeoJSON, Shapefile, GeoPackage --------------------------------------------------------------
 
 
 def read_feature_table(
-    path: Path, crs: str | None, encoding: str | None, progress: Advance
+    path: Path,
+    crs: str | None,
+    encoding: str | None,
+    progress: Advance,
+    max_bytes: int = MAX_CENSUS_BYTES,
+    max_rows: int = MAX_CENSUS_ROWS,
 ) -> Table:
-    """The features of a geo file in EPSG:4490 (through ``feature_io``), numbered from 1."""
+    """The features of a geo file in EPSG:4490, numbered from 1: GeoJSON streamed, Shapefile
+    and GeoPackage through ``feature_io`` (with the census limits, not a grid file's)."""
     progress("read", 0, 1)
+    if encoding:
+        codec_of(path, encoding)  # a wrong name is refused whatever the format
+    if path.suffix.lower() in (".geojson", ".json"):
+        return _geojson_table(path, crs, max_rows, progress)
     layers: list[str | None] = [None]
     if path.suffix.lower() == ".zip":
         layers = list(_shapefiles_in(path)) or [None]
@@ -250,7 +295,14 @@ def read_feature_table(
     systems: list[str] = []
     spans: list[tuple[str, int, int]] = []
     for layer in layers:
-        found = read_file(path, crs=crs, encoding=encoding, layer=layer)
+        found = read_file(
+            path,
+            crs=crs,
+            encoding=encoding,
+            layer=layer,
+            max_bytes=max_bytes,
+            max_features=max_rows,
+        )
         first = len(props) + 1
         for feature in found.features:
             if feature.problem is not None and feature.problem != "no geometry":
@@ -258,6 +310,8 @@ def read_feature_table(
             props.append(_flat(feature.properties))
             geometries.append(feature.geometry)
             headers.update(dict.fromkeys(props[-1]))
+        if len(props) > max_rows:  # the Shapefiles of a zip together
+            raise too_many(path, max_rows)
         systems.append(found.crs)
         if layer is not None:
             spans.append((layer, first, len(props)))
@@ -271,6 +325,21 @@ def read_feature_table(
         reasons,
         ", ".join(dict.fromkeys(systems)),
         tuple(spans) if len(spans) > 1 else (),
+    )
+
+
+def _geojson_table(path: Path, crs: str | None, max_rows: int, progress: Advance) -> Table:
+    """A GeoJSON census file read as it streams (bounded memory), in EPSG:4490."""
+    found = stream_features(path, max_features=max_rows, progress=progress, prepare=_flat)
+    geometries, bad, system = stored_geometries(path, found.geometries, found.crs, crs)
+    reasons = dict(sorted({**found.reasons, **bad}.items()))
+    return Table(
+        found.headers,
+        list(range(1, found.count + 1)),
+        found.cells,
+        geometries,
+        reasons,
+        system,
     )
 
 

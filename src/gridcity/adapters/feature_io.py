@@ -21,14 +21,15 @@ from typing import Any
 
 import numpy as np
 import shapely
+from numpy.typing import NDArray
 from pyproj import CRS
 from pyproj.exceptions import CRSError
 from shapely.geometry.base import BaseGeometry
 
-from gridcity.adapters import geojson_files
+from gridcity.adapters import file_support, geojson_files
 from gridcity.adapters.crs import STORED_EPSG, convert_points, parse_system
 from gridcity.adapters.csv_wkt import read_csv, write_csv
-from gridcity.adapters.file_support import MAX_FEATURES, atomic, check_size, codec_of, too_many
+from gridcity.adapters.file_support import atomic, check_size, codec_of, too_many
 from gridcity.adapters.geojson_files import Feature
 from gridcity.adapters.ogr_files import (
     OGR_ERRORS,
@@ -120,14 +121,18 @@ def read_file(
     encoding: str | None = None,
     wkt_column: str | None = None,
     layer: str | None = None,
+    max_bytes: int | None = None,
+    max_features: int | None = None,
 ) -> FeatureSet:
-    """Every feature of a file, converted into the stored CRS; refuses only an unreadable file."""
+    """Every feature of a file, converted into the stored CRS; refuses only an unreadable file
+    (or one over the limits: a grid file's unless a census gives its own)."""
     path = Path(path)
+    max_features = file_support.MAX_FEATURES if max_features is None else max_features
     kind = format_of(path)
     if crs is not None:
         parse_system(crs)
     codec = codec_of(path, encoding) if encoding else None
-    check_size(path)
+    check_size(path, max_bytes)
     file_crs: str | None = None
     if kind is Format.CSV:
         rows = read_csv(path, codec or "utf-8-sig", wkt_column)
@@ -137,13 +142,38 @@ def read_file(
         source = geojson_files.read_features(path)
         features, file_crs = source.features, source.crs
     elif kind is Format.SHAPEFILE:
-        features, file_crs = read_shapefile(path, codec, layer)
+        features, file_crs = read_shapefile(path, codec, layer, max_bytes, max_features)
     else:
-        features, file_crs = read_ogr(path, path, layer, None)
-    if len(features) > MAX_FEATURES:
-        raise too_many(path)
+        features, file_crs = read_ogr(path, path, layer, None, max_features)
+    if len(features) > max_features:
+        raise too_many(path, max_features)
     system = _input_system(path, file_crs, crs)
     return FeatureSet(path, kind, _to_stored(features, system), system)
+
+
+def stored_geometries(
+    path: Path, geometries: NDArray[np.object_], file_crs: str | None, given: str | None
+) -> tuple[NDArray[np.object_], dict[int, str], str]:
+    """Geometries read from a file (None where missing) in the stored CRS, as ``read_file``
+    converts them: in the file's own system, else the given one; with the reason of each one
+    whose coordinates cannot be converted, and the system used."""
+    system = _input_system(path, file_crs, given)
+    out = np.full(len(geometries), None, dtype=object)
+    present = np.flatnonzero(~shapely.is_missing(geometries))
+    reasons: dict[int, str] = {}
+    if not len(present):
+        return out, reasons, system
+    try:
+        out[present] = shapely.transform(
+            geometries[present], lambda xy: convert_points(xy, system, STORED)
+        )
+    except DomainError:  # one at a time, to name each feature that cannot be converted
+        for i in present.tolist():
+            one = _one_to_stored(Feature(i, geometries[i]), system)
+            out[i] = one.geometry
+            if one.problem is not None:
+                reasons[i] = one.problem
+    return out, reasons, system
 
 
 # --- coordinate systems ------------------------------------------------------------------------

@@ -16,6 +16,10 @@ from gridcity.domain.errors import InvalidInput
 # A city's grids are a few MB; these keep a wrong file (or a zip bomb) from filling memory.
 MAX_INPUT_BYTES = 256 * 1024 * 1024
 MAX_FEATURES = 200_000
+# A census file (部件普查) holds a city's whole inventory: up to add_components' MAX_ROWS rows
+# (services/component_writes.py; a test keeps the two equal), a 1M-point GeoJSON is ~500 MB.
+MAX_CENSUS_BYTES = 1024 * 1024 * 1024
+MAX_CENSUS_ROWS = 2_000_000
 SHAPEFILE_TEXT_BYTES = 254  # a DBF text field holds at most 254 bytes
 # Shapefile field names have at most 10 characters: our long names are written short and read
 # back long, and so are the cut names GDAL makes when another tool writes the long ones.
@@ -33,34 +37,39 @@ LONG_NAMES = {short: name for name, short in SHORT_NAMES.items()} | {
 }
 
 
-def check_size(path: Path) -> None:
-    """Refuse a missing or oversized file."""
+def check_size(path: Path, max_bytes: int | None = None) -> None:
+    """Refuse a missing file, or one larger than ``max_bytes`` (a grid file's limit if None)."""
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise InvalidInput(
             "file_unreadable", "Cannot read %(path)s: %(why)s", path=str(path), why=exc.strerror
         ) from None
-    if size > MAX_INPUT_BYTES:
-        raise too_large(path, size)
+    if size > max_bytes:
+        raise too_large(path, size, max_bytes)
 
 
-def too_large(path: Path, size: int) -> InvalidInput:
+def too_large(path: Path, size: int, max_bytes: int | None = None) -> InvalidInput:
+    """The refusal of a file of ``size`` bytes, more than ``max_bytes`` (a grid file's)."""
+    max_bytes = MAX_INPUT_BYTES if max_bytes is None else max_bytes
     return InvalidInput(
         "file_too_large",
         "%(path)s holds %(mb)s MB, more than the %(max)s MB a file may have",
         path=str(path),
         mb=round(size / 2**20, 1),
-        max=MAX_INPUT_BYTES // 2**20,
+        max=max_bytes // 2**20,
     )
 
 
-def too_many(path: Path) -> InvalidInput:
+def too_many(path: Path, max_features: int | None = None) -> InvalidInput:
+    """The refusal of a file with more than ``max_features`` features (a grid file's)."""
+    max_features = MAX_FEATURES if max_features is None else max_features
     return InvalidInput(
         "file_too_many_features",
         "%(path)s holds more than %(max)s features",
         path=str(path),
-        max=MAX_FEATURES,
+        max=max_features,
     )
 
 

@@ -43,18 +43,22 @@ OGR_ERRORS = (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError)
 
 
 def read_shapefile(
-    path: Path, codec: str | None, layer: str | None
+    path: Path,
+    codec: str | None,
+    layer: str | None,
+    max_bytes: int | None = None,
+    max_features: int | None = None,
 ) -> tuple[list[Feature], str | None]:
     """A zipped Shapefile (or a .shp beside its .shx/.dbf), attributes decoded per .cpg."""
     if path.suffix.lower() == ".shp":
         _check_parts(path, {ext: path.with_suffix(ext).exists() for ext in (".shx", ".dbf")})
-        return read_ogr(path, path, None, codec or _dbf_codec(path, path))
+        return read_ogr(path, path, None, codec or _dbf_codec(path, path), max_features)
     with tempfile.TemporaryDirectory(prefix="gridcity-shp-") as folder:
-        shp = _unzip_shapefile(path, Path(folder), layer)
-        return read_ogr(path, shp, None, codec or _dbf_codec(path, shp))
+        shp = _unzip_shapefile(path, Path(folder), layer, max_bytes)
+        return read_ogr(path, shp, None, codec or _dbf_codec(path, shp), max_features)
 
 
-def _unzip_shapefile(path: Path, folder: Path, layer: str | None) -> Path:
+def _unzip_shapefile(path: Path, folder: Path, layer: str | None, max_bytes: int | None) -> Path:
     """The parts of the one (or the named) Shapefile of a zip, extracted into ``folder``."""
     try:
         with zipfile.ZipFile(path) as archive:
@@ -73,8 +77,11 @@ def _unzip_shapefile(path: Path, folder: Path, layer: str | None) -> Path:
                 ext: members.get(stem + ext) for ext in (".shp", ".shx", ".dbf", ".prj", ".cpg")
             }
             _check_parts(path, {ext: parts[ext] is not None for ext in (".shx", ".dbf")})
-            if sum(info.file_size for info in parts.values() if info) > MAX_INPUT_BYTES:
-                raise too_large(path, sum(i.file_size for i in parts.values() if i))
+            # A census zip (max_bytes given) may unpack to 4x its limit, as an .xlsx may: a DBF
+            # is fixed-width text (1,000,000 exported components: a 51 MB zip of 1.5 GB).
+            limit = MAX_INPUT_BYTES if max_bytes is None else 4 * max_bytes
+            if sum(info.file_size for info in parts.values() if info) > limit:
+                raise too_large(path, sum(i.file_size for i in parts.values() if i), limit)
             for ext, info in parts.items():
                 if info is not None:
                     with archive.open(info) as src, (folder / f"layer{ext}").open("wb") as dst:
@@ -130,9 +137,15 @@ def _dbf_codec(path: Path, shp: Path) -> str | None:
 
 
 def read_ogr(
-    path: Path, source: Path, layer: str | None, codec: str | None
+    path: Path,
+    source: Path,
+    layer: str | None,
+    codec: str | None,
+    max_features: int | None = None,
 ) -> tuple[list[Feature], str | None]:
-    """Features and CRS text of a Shapefile or GeoPackage layer, through pyogrio."""
+    """Features and CRS text of a Shapefile or GeoPackage layer, through pyogrio (at most
+    ``max_features``: a grid file's limit if None)."""
+    max_features = MAX_FEATURES if max_features is None else max_features
     try:
         layers = [str(name) for name, _kind in pyogrio.list_layers(source)]
         if layer is None and len(layers) > 1:
@@ -142,8 +155,8 @@ def read_ogr(
                 path=str(path),
                 names=", ".join(layers),
             )
-        if pyogrio.read_info(source, layer=layer, encoding=codec)["features"] > MAX_FEATURES:
-            raise too_many(path)
+        if pyogrio.read_info(source, layer=layer, encoding=codec)["features"] > max_features:
+            raise too_many(path, max_features)
         meta, _fids, geometry, columns = pyogrio.raw.read(
             source, layer=layer, encoding=codec, force_2d=True, datetime_as_string=True
         )
