@@ -49,6 +49,9 @@
   const status = document.getElementById("map-status");
   const map = kit.createMap("new-component-map", config.basemap);
   let marker = null;
+  // For tests and other scripts: ready once the map is framed (boundaries loaded or failed).
+  const state = { map: map, ready: false };
+  window.gridcityNewComponent = state;
 
   function say(template, params) {
     let text = template;
@@ -97,7 +100,7 @@
       return false;
     }
     show([shown[1], shown[0]]);
-    if (centre) map.setView([shown[1], shown[0]], Math.max(map.getZoom(), 17));
+    if (centre) map.setView([shown[1], shown[0]], Math.max(map.getZoom(), 17), { animate: false });
     return true;
   }
   lonInput.addEventListener("change", function () {
@@ -116,14 +119,15 @@
         style: { color: "#0b5cab", weight: 2, fill: false },
         interactive: false,
       }).addTo(map);
-      if (!marker) map.fitBounds(outline.getBounds(), { padding: [10, 10] });
+      if (!marker) map.fitBounds(outline.getBounds(), { padding: [10, 10], animate: false });
     })
     .catch(function () {})
     .finally(function () {
-      fromFields(true);
+      fromFields(true).finally(function () {
+        state.ready = true;
+      });
     });
   if (window.gridcityComponents) {
     window.gridcityComponents.layer({ crs: config.components_crs }).addTo(map);
   }
-  window.gridcityNewComponent = { map: map };
 })();
