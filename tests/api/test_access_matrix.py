@@ -140,6 +140,11 @@ def _new_component(city: SmallCity) -> dict[str, Any]:
     }
 
 
+def _new_component_form(city: SmallCity) -> dict[str, Any]:
+    """The new-component page's form for a 垃圾箱 in community A1."""
+    return {key: str(value) for key, value in _new_component(city).items()}
+
+
 def _census_upload() -> dict[str, Any]:
     """A census CSV of one manhole cover in the fixture's gridded community (GB/T 47678.5 names)."""
     text = "GLBJMC,ZGBMMC,PointX,PointY\n供水井盖,区市政管理委员会,116.4012,39.9012\n"
@@ -321,6 +326,12 @@ API = [
     Endpoint("POST", "/api/v1/components/{component}/photos", ADMIN, lambda c: {}, _photo_upload),
     Endpoint("POST", "/api/v1/components", ADMIN, lambda c: _new_component(c)),
     Endpoint(
+        "DELETE",
+        "/api/v1/components/{component}/photos/{photo}",
+        ADMIN,
+        lambda c: {"reason": "拍错"},
+    ),
+    Endpoint(
         "PATCH",
         "/api/v1/components/{component}",
         ADMIN,
@@ -479,6 +490,28 @@ PAGES = [
         lambda c: {"expected_version": "2", "note": "复核", "reason": "复核"},
     ),
     Endpoint("POST", "/admin/components/{component}/photos", ADMIN, lambda c: {}, _photo_upload),
+    Endpoint(
+        "POST",
+        "/admin/components/{component}/photos/{photo}/delete",
+        ADMIN,
+        lambda c: {"reason": "拍错"},
+    ),
+    Endpoint("GET", "/admin/components/new", ADMIN),
+    Endpoint("GET", "/admin/components/new/fields?class_code=03005", ADMIN),
+    Endpoint("POST", "/admin/components/new", ADMIN, lambda c: _new_component_form(c)),
+    Endpoint("GET", "/admin/catalog/switch?to_set=cjt214_2007", ADMIN),
+    Endpoint(
+        "POST",
+        "/admin/catalog/switch",
+        ADMIN,
+        # Switching to the active set: allowed roles get the page back, nothing is re-coded.
+        lambda c: {
+            "to_set": "gbt47678_5_2026",
+            "from_set": "gbt47678_5_2026",
+            "confirmation": "GB/T 47678.5-2026",
+            "reason": "核对",
+        },
+    ),
     Endpoint(
         "POST",
         "/admin/components/{component}/state",

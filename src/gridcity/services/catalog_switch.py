@@ -29,6 +29,7 @@ from gridcity.domain.catalog_mapping import (
     identity_report,
     switch_report,
 )
+from gridcity.domain.components import check_reason
 from gridcity.domain.errors import Conflict
 from gridcity.services import audit
 from gridcity.services.catalog import mapping_rows
@@ -103,21 +104,37 @@ def _report(session: Session, current: str, target: str) -> SwitchReport:
 
 
 def switch_code_set(
-    deps: ServiceDeps, actor: Actor, to_set: str, *, dry_run: bool, info: RequestInfo
+    deps: ServiceDeps,
+    actor: Actor,
+    to_set: str,
+    *,
+    dry_run: bool,
+    info: RequestInfo,
+    reason: str = "",
+    expected_from: str | None = None,
 ) -> SwitchResult:
     """Switch the city's active code set and re-code every component (administrators), or
     only report with ``dry_run``.
 
     Switching to the active set is a no-op with an identity report. A dry run returns the
     report with the classes in use it would lose; the real switch is refused when there are
-    any, and a lost race with another switch is a 409.
+    any, and a lost race with another switch is a 409 — also when ``expected_from`` (the set
+    the person saw active in the report they confirmed) is no longer the active one. The
+    ``reason`` goes into the audit row and each component's history row.
     """
     require(actor, Permission.SETTINGS_WRITE)
     target = parse_code_set(to_set)
+    why = check_reason(reason, required=False)
     now = deps.clock()
     with deps.db.transaction() as session:
         setting = session.get(CatalogSetting, 1)
         current = setting.active_code_set if setting else GBT47678_5_2026
+        if expected_from is not None and not dry_run and current != expected_from:
+            raise Conflict(
+                "code_set_switched_meanwhile",
+                "Someone else switched the active code set just now; "
+                "reload the report and try again",
+            )
         if current == target.key:
             # Already active: nothing is lost, nothing to check, nothing to write.
             refs = [
@@ -141,7 +158,7 @@ def switch_code_set(
         check_switch(report)
         if report.moves:
             require(actor, Permission.COMPONENT_WRITE)
-        recoded = _recode_components(session, report, target, actor, now)
+        recoded = _recode_components(session, report, target, actor, now, why)
         audit.append(
             session,
             at=now,
@@ -155,6 +172,7 @@ def switch_code_set(
                 "mapped": len(report.mapped),
                 "unmapped": len(report.unmapped),
                 "components": recoded,
+                "reason": why,
                 "by_class": {
                     f"{m.source.kind}:{m.source.code}→{m.target.kind}:{m.target.code}": (
                         m.components
@@ -220,7 +238,12 @@ def _class_targets(session: Session, report: SwitchReport) -> dict[int, tuple[in
 
 
 def _recode_components(
-    session: Session, report: SwitchReport, target: CodeSet, actor: Actor, now: datetime
+    session: Session,
+    report: SwitchReport,
+    target: CodeSet,
+    actor: Actor,
+    now: datetime,
+    why: str = "",
 ) -> int:
     """Give every component of a moving class its class and identifier in the target set.
 
@@ -249,7 +272,8 @@ def _recode_components(
     # Those rows step aside first ('~' + the old identifier, undone by the re-coding), so no
     # statement ever sees a duplicate.
     writer.step_aside(sources, target.identifier_digits)
-    reason = f"code set switch {report.from_set} → {report.to_set}"
+    reason = f"code set switch {report.from_set} → {report.to_set}" + (f": {why}" if why else "")
+    reason = reason[:500]
     last, total = 0, 0
     while True:
         rows = session.execute(

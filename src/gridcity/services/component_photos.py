@@ -1,7 +1,13 @@
 """Photos of a component (部件照片): added by administrators, read by whoever may see the
 component. The type is sniffed from the first bytes (JPEG, PNG, WebP), never taken from the
 file name; the bytes go to the storage adapter under a key made of the identifier and the
-content's SHA-256, and the key is added to ``photos``, versioned like any other change."""
+content's SHA-256, and the key is added to ``photos``, versioned like any other change.
+
+Removing a photo (with a reason) takes its key out of ``photos`` in a new version; the file
+stays in storage. The history keeps the key in the old value of that version, so the record of
+what the component showed stays true, and a removal that rolls back can never have deleted a
+file a row still names; the same content added again simply names the same key. A removed
+photo is no longer served (``get_photo`` serves only the keys the component holds)."""
 
 from __future__ import annotations
 
@@ -12,7 +18,7 @@ from gridcity.adapters.db.engine import lock_rows
 from gridcity.adapters.db.tables import Component, ComponentVersion
 from gridcity.adapters.storage import LocalStorage
 from gridcity.domain.access import Actor, Permission, require
-from gridcity.domain.components import PHOTO_MAX
+from gridcity.domain.components import PHOTO_MAX, check_reason
 from gridcity.domain.errors import InvalidInput, NotFound
 from gridcity.services import audit
 from gridcity.services.component_edits import stamp
@@ -107,6 +113,61 @@ def add_photo(
             target_type="component",
             target_id=row.identifier,
             detail={"version": version, "photo": key, "bytes": len(data)},
+            info=info,
+        )
+        session.flush()
+        session.refresh(row)
+        return component_view(session, row)
+
+
+def remove_photo(
+    deps: ServiceDeps,
+    actor: Actor,
+    identifier: str,
+    name: str,
+    *,
+    reason: str,
+    info: RequestInfo,
+) -> ComponentView:
+    """Take a photo off a component (administrators, within their data scope), saying why.
+
+    ``name`` is the photo's file name (the last part of its key, as in its URL). A version row
+    records who removed which photo and why, and the audit log keeps it; the stored file is
+    kept (see the module docstring).
+    """
+    require(actor, Permission.COMPONENT_WRITE)
+    why = check_reason(reason, required=True)
+    now = deps.clock()
+    with deps.db.transaction() as session:
+        lock_rows(session, Component.__table__, Component.identifier == identifier.strip())  # type: ignore[arg-type]
+        row = load_visible(session, actor, identifier)
+        key = f"components/{row.identifier}/{name}"
+        before = [str(p) for p in row.photos or []]
+        if key not in before:
+            raise NotFound("photo_not_found", "Component %(identifier)s has no photo %(name)s",
+                           identifier=row.identifier, name=name)  # fmt: skip
+        after = [p for p in before if p != key]
+        version = stamp(session, row, row.version, {"photos": after}, now)
+        session.add(
+            ComponentVersion(
+                component_id=row.id,
+                version=version,
+                action="photo_removed",
+                changes={"photos": [before, after]},
+                reason=why,
+                actor_id=actor.user_id,
+                actor_name=actor.username,
+                changed_at=now,
+            )
+        )
+        audit.append(
+            session,
+            at=now,
+            actor=actor,
+            action="component.photo_removed",
+            target_type="component",
+            target_id=row.identifier,
+            detail={"version": version, "photo": key, "reason": why},
             info=info,
         )
         session.flush()

@@ -162,6 +162,12 @@ class ComponentPatch(BaseModel):
     attributes: dict[str, Any] | None = Field(default=None, description="Replaces them all")
 
 
+class PhotoRemovalIn(BaseModel):
+    """Why a photo is taken off a component (required)."""
+
+    reason: str = Field(default="", max_length=2000, examples=["照片拍错了部件"])
+
+
 class StateChangeIn(BaseModel):
     """Components to move to one state, and why."""
 
@@ -381,3 +387,25 @@ def get_photo(
     photo = component_photos.get_photo(deps, storage, actor, identifier, name)
     headers = {"Cache-Control": "private, max-age=86400", "X-Content-Type-Options": "nosniff"}
     return Response(photo.data, media_type=photo.media_type, headers=headers)
+
+
+@router.delete(
+    "/{identifier}/photos/{name}",
+    tags=TAGS,
+    response_model=ComponentOut,
+    summary="Remove a photo",
+)
+def remove_photo(
+    identifier: str,
+    name: str,
+    actor: ApiActor,
+    deps: Deps,
+    info: Info,
+    body: PhotoRemovalIn | None = None,
+) -> ComponentOut:
+    """Administrators; a JSON body ``{"reason": "..."}`` says why (422 ``reason_required``
+    without one). The photo leaves the component in a new version that names it; the stored
+    file is kept for the history, and no longer served."""
+    reason = body.reason if body else ""
+    view = component_photos.remove_photo(deps, actor, identifier, name, reason=reason, info=info)
+    return component_out(view)

@@ -7,7 +7,9 @@ from fastapi import APIRouter
 from gridcity.web.ui import (
     account,
     admin_catalog,
+    admin_catalog_switch,
     admin_census,
+    admin_component_new,
     admin_components,
     admin_divisions,
     admin_grids,
@@ -37,6 +39,9 @@ for module in (
     admin_layers,
     admin_import,
     admin_catalog,
+    admin_catalog_switch,
+    # Before admin_components: /admin/components/new must not be taken for an identifier.
+    admin_component_new,
     admin_components,
     admin_census,
 ):

@@ -46,6 +46,7 @@ ACTION_LABELS = {
     "updated": N_("Edited"),
     "state_changed": N_("State changed"),
     "photo_added": N_("Photo added"),
+    "photo_removed": N_("Photo removed"),
 }
 FIELD_LABELS = {
     "name": N_("Name"),
@@ -213,6 +214,29 @@ def add_photo(
     storage = storage_of(request)
     try:
         component_photos.add_photo(deps, storage, actor, identifier, data, info=info)
+    except DomainError as exc:
+        raise_if_forbidden(exc)
+        return _render_component(request, actor, deps, view, error=exc)
+    return redirect(f"/admin/components/{identifier}", done="updated")
+
+
+@router.post("/admin/components/{identifier}/photos/{name}/delete", response_class=HTMLResponse)
+def remove_photo(
+    request: Request,
+    actor: PageActor,
+    deps: Deps,
+    info: Info,
+    identifier: str,
+    name: str,
+    form: Posted,
+) -> Response:
+    """Take a photo off the component (with a reason), or show the page with why it was not."""
+    require(actor, Permission.COMPONENT_WRITE)
+    view = components.get_component(deps, actor, identifier)
+    try:
+        component_photos.remove_photo(
+            deps, actor, identifier, name, reason=_text(form, "reason"), info=info
+        )
     except DomainError as exc:
         raise_if_forbidden(exc)
         return _render_component(request, actor, deps, view, error=exc)
