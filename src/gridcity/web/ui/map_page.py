@@ -63,7 +63,7 @@ COMPONENT_TEXT = {
     "changed_on": N_("Change date"),
     "data_source": N_("Data source"),
     "accuracy": N_("Position accuracy"),
-    "position_text": N_("Position"),
+    "position_text": N_("Position description"),
     "note": N_("Note"),
     "attributes": N_("Attributes"),
     "lonlat": N_("Longitude, latitude"),
